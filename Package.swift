@@ -1,0 +1,37 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "warden",
+    products: [
+        .executable(name: "warden", targets: ["warden"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries: module maps only.
+        .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
+        .systemLibrary(name: "CNftables", pkgConfig: "libnftables", providers: [.apt(["libnftables-dev"])]),
+
+        // fail2ban's INI dialect: includes, overrides, interpolation.
+        .target(name: "WardenConfig"),
+        // Filter compilation, date detection and line matching.
+        .target(name: "WardenFilter", dependencies: ["CPCRE2", "WardenConfig"]),
+        // fail2ban's annotated sample-log suite, as a reusable runner.
+        .target(name: "WardenConformance", dependencies: ["WardenFilter", "WardenConfig"]),
+
+        .executableTarget(
+            name: "warden",
+            dependencies: [
+                "WardenConfig", "WardenFilter", "WardenConformance",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .testTarget(name: "WardenConfigTests", dependencies: ["WardenConfig"]),
+        .testTarget(name: "WardenFilterTests", dependencies: ["WardenFilter", "WardenConfig"]),
+        .testTarget(name: "WardenConformanceTests", dependencies: ["WardenConformance", "WardenFilter"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

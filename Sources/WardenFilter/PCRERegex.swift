@@ -1,0 +1,192 @@
+import CPCRE2
+
+/// A compiled, JIT-translated PCRE2 pattern.
+///
+/// The compiled code is immutable after `init`, so one instance is shared by every
+/// thread; each thread brings its own `PCREMatchData` for the results.
+public final class PCRERegex: @unchecked Sendable {
+    public struct Options: OptionSet, Sendable {
+        public let rawValue: UInt32
+        public init(rawValue: UInt32) { self.rawValue = rawValue }
+
+        /// `^` and `$` match at every line of a multi-line buffer.
+        public static let multiline = Options(rawValue: PCRE2_MULTILINE)
+        public static let caseless = Options(rawValue: PCRE2_CASELESS)
+    }
+
+    public struct CompileError: Error, CustomStringConvertible, Sendable {
+        public let pattern: String
+        /// Byte offset in `pattern` where PCRE2 gave up.
+        public let offset: Int
+        public let message: String
+        public var description: String { "\(message) at offset \(offset) in regex: \(pattern)" }
+    }
+
+    /// What a match attempt ended with. `limitExceeded` is kept apart from `noMatch`
+    /// so callers can count catastrophic patterns instead of hiding them.
+    public enum Outcome: Equatable, Sendable {
+        case match
+        case noMatch
+        case limitExceeded
+        case error(Int32)
+    }
+
+    /// Bounds a single match so a catastrophic backtracking regex fails fast
+    /// (fail2ban has no limit; see GHSA-33wh-ccjc-p397).
+    public static let defaultMatchLimit: UInt32 = 1_000_000
+    public static let defaultDepthLimit: UInt32 = 10_000
+
+    public let pattern: String
+    /// Number of capturing groups; group 0 is the whole match and not counted.
+    public let captureCount: Int
+    /// Named groups and their numbers.
+    public let groupNumbers: [String: Int]
+    public let isJIT: Bool
+
+    private let code: OpaquePointer
+    private let matchContext: OpaquePointer
+
+    public init(
+        _ pattern: String,
+        options: Options = [],
+        matchLimit: UInt32 = PCRERegex.defaultMatchLimit,
+        depthLimit: UInt32 = PCRERegex.defaultDepthLimit
+    ) throws(CompileError) {
+        self.pattern = pattern
+        let compileContext = pcre2_compile_context_create_8(nil)
+        defer { pcre2_compile_context_free_8(compileContext) }
+        pcre2_set_newline_8(compileContext, UInt32(PCRE2_NEWLINE_LF))
+
+        var errorCode: Int32 = 0
+        var errorOffset = 0
+        let flags = PCRE2_UTF | PCRE2_UCP | options.rawValue
+        let compiled = pattern.utf8.withContiguousStorageIfAvailable { bytes in
+            pcre2_compile_8(bytes.baseAddress, bytes.count, flags, &errorCode, &errorOffset, compileContext)
+        } ?? {
+            var copy = Array(pattern.utf8)
+            return pcre2_compile_8(&copy, copy.count, flags, &errorCode, &errorOffset, compileContext)
+        }()
+        guard let compiled else {
+            throw CompileError(pattern: pattern, offset: errorOffset, message: PCRERegex.message(for: errorCode))
+        }
+        code = compiled
+        isJIT = pcre2_jit_compile_8(compiled, PCRE2_JIT_COMPLETE) == 0
+
+        matchContext = pcre2_match_context_create_8(nil)
+        pcre2_set_match_limit_8(matchContext, matchLimit)
+        pcre2_set_depth_limit_8(matchContext, depthLimit)
+
+        var count: UInt32 = 0
+        pcre2_pattern_info_8(compiled, UInt32(PCRE2_INFO_CAPTURECOUNT), &count)
+        captureCount = Int(count)
+        groupNumbers = PCRERegex.readNameTable(compiled)
+    }
+
+    deinit {
+        pcre2_match_context_free_8(matchContext)
+        pcre2_code_free_8(code)
+    }
+
+    /// Searches `subject` from byte offset `start`, leaving the groups in `data`.
+    ///
+    /// The subject must be valid UTF-8: the JIT path skips PCRE2's own UTF check,
+    /// so callers repair invalid bytes first (see `UTF8Repair`).
+    @inline(__always)
+    public func match(
+        _ subject: UnsafeBufferPointer<UInt8>,
+        from start: Int = 0,
+        anchored: Bool = false,
+        into data: PCREMatchData
+    ) -> Outcome {
+        guard let base = subject.baseAddress else {
+            // An empty buffer may have no address; PCRE2 still wants a pointer.
+            var empty: UInt8 = 0
+            return withUnsafePointer(to: &empty) {
+                match(UnsafeBufferPointer(start: $0, count: 0), from: start, anchored: anchored, into: data)
+            }
+        }
+        let flags: UInt32 = anchored ? PCRE2_ANCHORED : 0
+        let rc: Int32
+        if isJIT && !anchored {
+            rc = pcre2_jit_match_8(code, base, subject.count, start, flags, data.pointer, matchContext)
+        } else {
+            rc = pcre2_match_8(code, base, subject.count, start, flags | PCRE2_NO_UTF_CHECK, data.pointer, matchContext)
+        }
+        if rc >= 0 { return .match }
+        switch rc {
+        case PCRE2_ERROR_NOMATCH, PCRE2_ERROR_PARTIAL: return .noMatch
+        case PCRE2_ERROR_MATCHLIMIT, PCRE2_ERROR_DEPTHLIMIT, PCRE2_ERROR_HEAPLIMIT, PCRE2_ERROR_JIT_STACKLIMIT:
+            return .limitExceeded
+        default: return .error(rc)
+        }
+    }
+
+    /// Convenience for tests and cold paths: matches a Swift string.
+    public func firstMatch(in text: String) -> [Int: String]? {
+        let data = PCREMatchData(capacity: captureCount + 1)
+        var bytes = Array(text.utf8)
+        return bytes.withUnsafeMutableBufferPointer { buffer in
+            let subject = UnsafeBufferPointer(buffer)
+            guard match(subject, into: data) == .match else { return nil }
+            var groups: [Int: String] = [:]
+            for group in 0...captureCount {
+                if let range = data.range(of: group) {
+                    groups[group] = String(decoding: subject[range], as: UTF8.self)
+                }
+            }
+            return groups
+        }
+    }
+
+    static func message(for errorCode: Int32) -> String {
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let length = pcre2_get_error_message_8(errorCode, &buffer, buffer.count)
+        guard length > 0 else { return "PCRE2 error \(errorCode)" }
+        return String(decoding: buffer[0..<Int(length)], as: UTF8.self)
+    }
+
+    private static func readNameTable(_ code: OpaquePointer) -> [String: Int] {
+        var count: UInt32 = 0
+        var entrySize: UInt32 = 0
+        var table: UnsafePointer<UInt8>?
+        pcre2_pattern_info_8(code, UInt32(PCRE2_INFO_NAMECOUNT), &count)
+        pcre2_pattern_info_8(code, UInt32(PCRE2_INFO_NAMEENTRYSIZE), &entrySize)
+        pcre2_pattern_info_8(code, UInt32(PCRE2_INFO_NAMETABLE), &table)
+        guard let table, count > 0 else { return [:] }
+        var names: [String: Int] = [:]
+        for index in 0..<Int(count) {
+            // Each entry: a big-endian 16-bit group number, then the NUL-terminated name.
+            let entry = table + index * Int(entrySize)
+            let number = Int(entry[0]) << 8 | Int(entry[1])
+            names[String(cString: entry + 2)] = number
+        }
+        return names
+    }
+}
+
+/// Scratch space for one thread's match results (the ovector).
+public final class PCREMatchData {
+    fileprivate let pointer: OpaquePointer
+    private let ovector: UnsafeMutablePointer<Int>
+    public let capacity: Int
+
+    /// `capacity` is the number of groups to record, including group 0.
+    public init(capacity: Int) {
+        self.capacity = max(1, capacity)
+        pointer = pcre2_match_data_create_8(UInt32(self.capacity), nil)
+        ovector = pcre2_get_ovector_pointer_8(pointer)
+    }
+
+    deinit { pcre2_match_data_free_8(pointer) }
+
+    /// The byte range of `group` in the subject, or nil if the group did not take part.
+    @inline(__always)
+    public func range(of group: Int) -> Range<Int>? {
+        guard group < capacity else { return nil }
+        let start = ovector[2 * group]
+        let end = ovector[2 * group + 1]
+        // PCRE2_UNSET is ~0, which reads as -1 through a signed Int.
+        guard start >= 0, end >= start else { return nil }
+        return start..<end
+    }
+}

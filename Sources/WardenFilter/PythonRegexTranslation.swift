@@ -1,0 +1,82 @@
+/// Rewrites a Python `re` pattern (fail2ban's dialect) into one PCRE2 reads the same way.
+///
+/// Replaying fail2ban's test corpus through PCRE2 10.42 showed only these differences:
+/// `(?iu)`-style flag groups (PCRE2 has no `u`; UTF/UCP are compile options here),
+/// `{,n}` (PCRE2 10.42 reads it literally, Python as `{0,n}`) and `\Z` (Python's
+/// end of subject is PCRE2's `\z`). Character classes and escapes are skipped over so
+/// that a literal `{,` or `u` inside them is left alone.
+public enum PythonRegexTranslation {
+    public static func translate(_ pattern: String) -> String {
+        let source = Array(pattern.utf8)
+        var output: [UInt8] = []
+        output.reserveCapacity(source.count + 8)
+        var index = 0
+        var inClass = false
+        while index < source.count {
+            let byte = source[index]
+            if byte == UInt8(ascii: "\\"), index + 1 < source.count {
+                let next = source[index + 1]
+                if next == UInt8(ascii: "Z") && !inClass {
+                    output += [UInt8(ascii: "\\"), UInt8(ascii: "z")]
+                } else {
+                    output += [byte, next]
+                }
+                index += 2
+                continue
+            }
+            if inClass {
+                if byte == UInt8(ascii: "]") { inClass = false }
+                output.append(byte)
+                index += 1
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "["):
+                inClass = true
+                output.append(byte)
+                index += 1
+                // A `]` right after `[` or `[^` is a literal member, not the end.
+                if index < source.count, source[index] == UInt8(ascii: "^") { output.append(source[index]); index += 1 }
+                if index < source.count, source[index] == UInt8(ascii: "]") { output.append(source[index]); index += 1 }
+            case UInt8(ascii: "(") where index + 2 < source.count && source[index + 1] == UInt8(ascii: "?"):
+                index = copyFlagGroup(source, from: index, into: &output)
+            case UInt8(ascii: "{") where index + 1 < source.count && source[index + 1] == UInt8(ascii: ","):
+                // `{,n}` -> `{0,n}` only when it really is a quantifier: digits then `}`.
+                var end = index + 2
+                while end < source.count, source[end] >= UInt8(ascii: "0"), source[end] <= UInt8(ascii: "9") { end += 1 }
+                if end > index + 2, end < source.count, source[end] == UInt8(ascii: "}") {
+                    output += [UInt8(ascii: "{"), UInt8(ascii: "0")]
+                } else {
+                    output.append(byte)
+                }
+                index += 1
+            default:
+                output.append(byte)
+                index += 1
+            }
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    /// Copies `(?flags)` or `(?flags:` dropping Python-only flags (`u`, `L`, `a`).
+    /// Other `(?` constructs (named groups, lookarounds) are copied unchanged.
+    private static func copyFlagGroup(_ source: [UInt8], from start: Int, into output: inout [UInt8]) -> Int {
+        var end = start + 2
+        let flagLetters = Set("aiLmsux-".utf8)
+        while end < source.count, flagLetters.contains(source[end]) { end += 1 }
+        guard end > start + 2, end < source.count,
+              source[end] == UInt8(ascii: ")") || source[end] == UInt8(ascii: ":")
+        else {
+            output += source[start..<start + 2]
+            return start + 2
+        }
+        let kept = source[(start + 2)..<end].filter { $0 != UInt8(ascii: "u") && $0 != UInt8(ascii: "L") && $0 != UInt8(ascii: "a") }
+        if kept.isEmpty || kept == [UInt8(ascii: "-")] {
+            // `(?u)` alone becomes nothing; `(?u:...)` becomes a plain non-capturing group.
+            if source[end] == UInt8(ascii: ":") { output += Array("(?:".utf8) }
+            return end + 1
+        }
+        output += Array("(?".utf8) + kept + [source[end]]
+        return end + 1
+    }
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Warden: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "warden",
+        abstract: "A fail2ban-compatible intrusion prevention engine.",
+        subcommands: []
+    )
+}

@@ -1,0 +1,45 @@
+import Testing
+@testable import WardenFilter
+
+@Suite struct PCRERegexTests {
+    @Test func namedGroupsAndRanges() throws {
+        let regex = try PCRERegex(#"from (?P<ip4>\d+\.\d+\.\d+\.\d+) port (?P<port>\d+)"#)
+        #expect(regex.isJIT)
+        #expect(regex.groupNumbers["ip4"] == 1)
+        #expect(regex.groupNumbers["port"] == 2)
+        let groups = try #require(regex.firstMatch(in: "Failed password from 192.0.2.7 port 22"))
+        #expect(groups[1] == "192.0.2.7")
+        #expect(groups[2] == "22")
+    }
+
+    @Test func compileErrorNamesTheOffset() {
+        #expect(throws: PCRERegex.CompileError.self) { try PCRERegex("abc(") }
+    }
+
+    @Test func catastrophicBacktrackingHitsTheLimitInsteadOfStalling() throws {
+        let regex = try PCRERegex("^(a+)+$", matchLimit: 10_000)
+        var subject = Array(repeating: UInt8(ascii: "a"), count: 40) + [UInt8(ascii: "!")]
+        let data = PCREMatchData(capacity: 2)
+        let outcome = subject.withUnsafeMutableBufferPointer { regex.match(UnsafeBufferPointer($0), into: data) }
+        #expect(outcome == .limitExceeded)
+    }
+
+    @Test func unicodeWordClassesFollowPython() throws {
+        let regex = try PCRERegex(PythonRegexTranslation.translate(#"(?iu)user (\w+)"#))
+        #expect(regex.firstMatch(in: "USER jürgen")?[1] == "jürgen")
+    }
+
+    @Test(arguments: [
+        (#"(?iu)abc"#, #"(?i)abc"#),
+        (#"(?u)abc"#, #"abc"#),
+        (#"\d{,3}"#, #"\d{0,3}"#),
+        (#"[{,3}]"#, #"[{,3}]"#),
+        (#"a\Z"#, #"a\z"#),
+        (#"(?P<host>x)(?P=host)"#, #"(?P<host>x)(?P=host)"#),
+        (#"(?:a|b)"#, #"(?:a|b)"#),
+        (#"(?u:x)"#, #"(?:x)"#),
+    ])
+    func translation(python: String, pcre: String) {
+        #expect(PythonRegexTranslation.translate(python) == pcre)
+    }
+}
