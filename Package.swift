@@ -13,6 +13,8 @@ let package = Package(
         // System libraries: module maps only.
         .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
         .systemLibrary(name: "CNftables", pkgConfig: "libnftables", providers: [.apt(["libnftables-dev"])]),
+        // Thin wrappers for Linux calls Swift cannot import (macros, _GNU_SOURCE, variadics).
+        .target(name: "CLinux"),
 
         // fail2ban's INI dialect: includes, overrides, interpolation.
         .target(name: "WardenConfig"),
@@ -32,6 +34,7 @@ let package = Package(
         .testTarget(name: "WardenConfigTests", dependencies: ["WardenConfig"]),
         .testTarget(name: "WardenFilterTests", dependencies: ["WardenFilter", "WardenConfig"]),
         .testTarget(name: "WardenConformanceTests", dependencies: ["WardenConformance", "WardenFilter"]),
+        .testTarget(name: "CNftablesTests", dependencies: ["CNftables", "CLinux"]),
     ],
     swiftLanguageModes: [.v6]
 )
