@@ -1,0 +1,96 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The file access and path arithmetic the loader needs, with Python's `os.path` rules
+/// so that include paths resolve exactly as fail2ban resolves them.
+struct FileSystem {
+    func isFile(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
+    }
+
+    func isDirectory(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// The whole file, or nil when it cannot be opened or read.
+    func contents(of path: String) -> [UInt8]? {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                return nil
+            }
+            if count == 0 { return bytes }
+            bytes += chunk[0..<count]
+        }
+    }
+
+    /// Regular files in `directory` whose names end in `suffix`, not hidden (as glob's
+    /// `*` skips dot files), sorted by code point like Python's `sorted`.
+    func sortedFiles(in directory: String, suffix: String) -> [String] {
+        guard let stream = opendir(directory) else { return [] }
+        defer { closedir(stream) }
+        var names: [String] = []
+        while let entry = readdir(stream) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if !name.hasPrefix("."), name.hasSuffix(suffix), name.count > 0 { names.append(name) }
+        }
+        return names.map { Self.join(directory, $0) }
+            .filter(isFile)
+            .sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }
+    }
+
+    /// `os.path.join` for two parts.
+    static func join(_ head: String, _ tail: String) -> String {
+        if tail.hasPrefix("/") || head.isEmpty { return tail }
+        return head.hasSuffix("/") ? head + tail : head + "/" + tail
+    }
+
+    /// `os.path.dirname`.
+    static func directoryName(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "" }
+        let head = path[...slash]
+        if head.allSatisfy({ $0 == "/" }) { return String(head) }
+        return String(head.reversed().drop { $0 == "/" }.reversed())
+    }
+
+    static func baseName(_ path: String) -> String {
+        path.lastIndex(of: "/").map { String(path[path.index(after: $0)...]) } ?? path
+    }
+
+    /// `os.path.splitext(path)[0]`.
+    static func removingExtension(_ path: String) -> String {
+        let base = baseName(path)
+        guard let dot = base.lastIndex(of: "."), base[..<dot].contains(where: { $0 != "." }) else { return path }
+        return String(path.dropLast(base.distance(from: dot, to: base.endIndex)))
+    }
+
+    /// Lexical `os.path.normpath`, used to recognise the same file under two spellings.
+    static func normalized(_ path: String) -> String {
+        let absolute = path.hasPrefix("/")
+        var parts: [Substring] = []
+        for part in path.split(separator: "/") where part != "." {
+            if part == "..", let last = parts.last, last != ".." {
+                parts.removeLast()
+            } else if part == "..", absolute {
+                continue
+            } else {
+                parts.append(part)
+            }
+        }
+        let joined = parts.joined(separator: "/")
+        return absolute ? "/" + joined : (joined.isEmpty ? "." : joined)
+    }
+}

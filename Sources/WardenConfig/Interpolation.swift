@@ -1,0 +1,133 @@
+/// Stage 1 of fail2ban's interpolation: `%(name)s` resolved when a value is read, with
+/// Python configparser's rules (`%%` is a literal `%`, at most 10 levels of nesting) and
+/// fail2ban's additions: `%(__name__)s` is the section name, and `%(sec/opt)s`,
+/// `%(default/opt)s`, `%(known/opt)s` read the raw value of another section, of DEFAULT,
+/// or the value this section had before a later file overwrote it.
+struct Interpolation {
+    static let maximumDepth = 10
+
+    let config: ConfigSet
+
+    func resolve(_ value: ConfigValue, option: String, scope: LookupScope) throws -> String {
+        var scope = scope
+        // fail2ban maps `__name__` and the `sec/opt` references once, from the outermost
+        // value; references that only appear inside substituted values are not mapped.
+        if !scope.contains("__name__") {
+            scope.vars["__name__"] = ConfigValue(text: scope.section, file: nil, line: 0)
+            mapSectionReferences(in: value.text, scope: &scope)
+        }
+        var output = String.UnicodeScalarView()
+        try expand(Substring(value.text).unicodeScalars, into: &output, depth: 1,
+                   context: Context(value: value, option: option, scope: scope))
+        return String(output)
+    }
+
+    private struct Context {
+        let value: ConfigValue
+        let option: String
+        let scope: LookupScope
+
+        func error(_ message: String) -> ConfigError {
+            ConfigError(file: value.file, line: value.file == nil ? nil : value.line,
+                        "[\(scope.section)] \(option): \(message)")
+        }
+    }
+
+    private func expand(_ text: Substring.UnicodeScalarView, into output: inout String.UnicodeScalarView,
+                        depth: Int, context: Context) throws {
+        guard depth <= Self.maximumDepth else {
+            throw context.error("%(...)s references nested more than \(Self.maximumDepth) deep "
+                                + "(a value referring to itself?)")
+        }
+        var rest = text
+        while let percent = rest.firstIndex(of: "%") {
+            output.append(contentsOf: rest[..<percent])
+            rest = rest[percent...]
+            let next = rest.dropFirst().first
+            if next == "%" {
+                output.append("%")
+                rest = rest.dropFirst(2)
+            } else if next == "(" {
+                guard let (name, after) = Self.reference(at: rest) else {
+                    throw context.error("bad interpolation reference '\(String(String.UnicodeScalarView(rest.prefix(40))))'")
+                }
+                let key = name.lowercased()
+                guard let replacement = context.scope.raw(key) else {
+                    throw context.error("%(\(name))s refers to an option that does not exist")
+                }
+                rest = after
+                if replacement.text.unicodeScalars.contains("%") {
+                    try expand(Substring(replacement.text).unicodeScalars, into: &output, depth: depth + 1,
+                               context: context)
+                } else {
+                    output.append(contentsOf: replacement.text.unicodeScalars)
+                }
+            } else {
+                throw context.error("'%' must be followed by '%' or '(' (write a literal % as %%)")
+            }
+        }
+        output.append(contentsOf: rest)
+    }
+
+    /// configparser's `%\(([^)]+)\)s` at the start of `text`: the name and what follows.
+    private static func reference(at text: Substring.UnicodeScalarView)
+        -> (String, Substring.UnicodeScalarView)? {
+        let nameStart = text.index(text.startIndex, offsetBy: 2)
+        guard let close = text[nameStart...].firstIndex(of: ")"), close > nameStart else { return nil }
+        let afterClose = text.index(after: close)
+        guard afterClose < text.endIndex, text[afterClose] == "s" else { return nil }
+        return (String(String.UnicodeScalarView(text[nameStart..<close])), text[text.index(after: afterClose)...])
+    }
+
+    /// Adds `sec/opt` entries for each `%(sec/opt)s` in `text` that the scope lacks.
+    private func mapSectionReferences(in text: String, scope: inout LookupScope) {
+        for (qualified, sectionName, option) in Self.sectionReferences(in: text) where !scope.contains(qualified) {
+            let lowered = sectionName.lowercased()
+            var found: ConfigValue?
+            if lowered == "known" {
+                found = config.table[ConfigSet.knownPrefix + scope.section]?[option]
+            } else if lowered != "default" {
+                guard let section = config.table[sectionName] else { continue }
+                found = section[option]
+            }
+            guard let value = found ?? config.defaults[option] else { continue }
+            scope.vars[qualified] = value
+        }
+    }
+
+    /// fail2ban's `%\(([\w\-]+/([^\)]+))\)s`, all non-overlapping matches:
+    /// (section/option as written, section, option).
+    static func sectionReferences(in text: String) -> [(String, String, String)] {
+        var found: [(String, String, String)] = []
+        let scalars = Substring(text).unicodeScalars
+        var index = scalars.startIndex
+        while index < scalars.endIndex {
+            if let (match, end) = sectionReference(in: scalars, at: index) {
+                found.append(match)
+                index = end
+            } else {
+                index = scalars.index(after: index)
+            }
+        }
+        return found
+    }
+
+    private static func sectionReference(in scalars: Substring.UnicodeScalarView,
+                                         at start: Substring.UnicodeScalarView.Index)
+        -> ((String, String, String), Substring.UnicodeScalarView.Index)? {
+        guard scalars[start...].starts(with: "%(".unicodeScalars) else { return nil }
+        let sectionStart = scalars.index(start, offsetBy: 2)
+        let sectionEnd = scalars[sectionStart...].firstIndex { !(PythonText.isWord($0) || $0 == "-") }
+            ?? scalars.endIndex
+        guard sectionEnd > sectionStart, sectionEnd < scalars.endIndex, scalars[sectionEnd] == "/" else { return nil }
+        let optionStart = scalars.index(after: sectionEnd)
+        guard let close = scalars[optionStart...].firstIndex(of: ")"), close > optionStart else { return nil }
+        let afterClose = scalars.index(after: close)
+        guard afterClose < scalars.endIndex, scalars[afterClose] == "s" else { return nil }
+        let string = { (range: Range<Substring.UnicodeScalarView.Index>) in
+            String(String.UnicodeScalarView(scalars[range]))
+        }
+        return ((string(sectionStart..<close), string(sectionStart..<sectionEnd), string(optionStart..<close)),
+                scalars.index(after: afterClose))
+    }
+}

@@ -1,0 +1,61 @@
+/// The few pieces of Python's text semantics that fail2ban's config syntax relies on.
+/// configparser strips with `str.strip()` and matches `\s`/`\w` with Unicode rules, so
+/// ASCII-only helpers would disagree with fail2ban on files using e.g. NBSP.
+enum PythonText {
+    /// Python's `str.isspace()`.
+    static func isSpace(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x09...0x0D, 0x1C...0x20, 0x85, 0xA0, 0x1680, 0x2000...0x200A,
+             0x2028, 0x2029, 0x202F, 0x205F, 0x3000:
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// Python's `\w` for str patterns: letters, digits, numbers and underscore.
+    static func isWord(_ scalar: Unicode.Scalar) -> Bool {
+        if scalar == "_" { return true }
+        switch scalar.properties.generalCategory {
+        case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter,
+             .decimalNumber, .letterNumber, .otherNumber:
+            return true
+        default:
+            return false
+        }
+    }
+
+    static func strip(_ text: Substring.UnicodeScalarView) -> Substring.UnicodeScalarView {
+        var view = text
+        while let first = view.first, isSpace(first) { view.removeFirst() }
+        while let last = view.last, isSpace(last) { view.removeLast() }
+        return view
+    }
+
+    static func strip(_ text: String) -> String {
+        String(String.UnicodeScalarView(strip(Substring(text).unicodeScalars)))
+    }
+
+    static func stripTrailing(_ text: String) -> String {
+        var view = Substring(text).unicodeScalars
+        while let last = view.last, isSpace(last) { view.removeLast() }
+        return String(String.UnicodeScalarView(view))
+    }
+
+    /// Python's `int(text)` for the decimal forms a config value can hold:
+    /// surrounding whitespace, an optional sign, digits with single `_` separators.
+    static func parseInt(_ text: String) -> Int? {
+        var digits = Substring(strip(text))
+        var negative = false
+        if let sign = digits.first, sign == "+" || sign == "-" {
+            negative = sign == "-"
+            digits.removeFirst()
+        }
+        guard let first = digits.first, first.isASCII, first.isNumber,
+              let last = digits.last, last.isASCII, last.isNumber,
+              !digits.contains("__") else { return nil }
+        let plain = digits.filter { $0 != "_" }
+        guard plain.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int(plain) else { return nil }
+        return negative ? -value : value
+    }
+}

@@ -1,0 +1,112 @@
+/// Stage 2 of fail2ban's interpolation: `<tag>` references between a filter's (or
+/// action's) options, resolved as fail2ban's `substituteRecursiveTags` does.
+///
+/// Options are visited in order and rewritten in place, so later options see earlier
+/// results. A tag is looked up among the options, then through `fallback` (fail2ban reads
+/// any other `[Definition]` option there). Inner tags are replaced first because a
+/// replacement is searched again from where it was inserted: `<mdre-<mode>>` becomes
+/// `<mdre-aggressive>`, then that tag's value. Unknown tags (`<HOST>`) stay as they are.
+struct TagSubstitution {
+    /// fail2ban's limit on replacing the same tag within one option.
+    static let maximumReplacements = 25
+
+    /// Options that must not be rewritten nor substituted into others.
+    var ignored: Set<String> = []
+    var fallback: (String) throws -> String? = { _ in nil }
+
+    func apply(to options: OrderedTable<String>) throws -> OrderedTable<String> {
+        var options = options
+        var finished: Set<String> = []
+        var pendingCounts: [String: [String: Int]] = [:]
+        var repeatPass = true
+        while repeatPass {
+            repeatPass = false
+            for name in options.keys where !ignored.contains(name) && !finished.contains(name) {
+                guard let original = options[name] else { continue }
+                var counts = pendingCounts[name] ?? [:]
+                let value = try substitute(in: original, of: name, options: options, counts: &counts)
+                if value != original {
+                    // A replacement that brought in new tags needs another pass.
+                    if Self.firstTag(in: value, from: value.startIndex) != nil {
+                        pendingCounts[name] = counts
+                        repeatPass = true
+                    }
+                    options[name] = value
+                }
+                if !value.unicodeScalars.contains("<") { finished.insert(name) }
+            }
+        }
+        return options
+    }
+
+    private func substitute(in original: String, of name: String, options: OrderedTable<String>,
+                            counts: inout [String: Int]) throws -> String {
+        var value = original
+        var searchFrom = value.unicodeScalars.startIndex
+        while let tag = Self.firstTag(in: value, from: searchFrom) {
+            let tagName = String(value.unicodeScalars[tag.name])
+            if ignored.contains(tagName) {
+                searchFrom = tag.end
+                continue
+            }
+            if tagName == name || counts[tagName, default: 1] > Self.maximumReplacements {
+                throw ConfigError("option '\(name)' refers to itself through <\(tagName)> "
+                                  + "(or a tag is replaced more than \(Self.maximumReplacements) times)")
+            }
+            guard let replacement = try options[tagName] ?? fallback(tagName) else {
+                searchFrom = tag.end
+                continue
+            }
+            let offset = value.unicodeScalars.distance(from: value.unicodeScalars.startIndex, to: tag.start)
+            value = Self.replacingAll("<\(tagName)>", with: replacement, in: value)
+            counts[tagName, default: 0] += 1
+            searchFrom = value.unicodeScalars.index(value.unicodeScalars.startIndex, offsetBy: offset)
+        }
+        return value
+    }
+
+    /// fail2ban's `<([^ <>]+)>`: the first tag at or after `start`.
+    static func firstTag(in value: String, from start: String.UnicodeScalarView.Index)
+        -> (start: String.UnicodeScalarView.Index, name: Range<String.UnicodeScalarView.Index>,
+            end: String.UnicodeScalarView.Index)? {
+        let scalars = value.unicodeScalars
+        var open: String.UnicodeScalarView.Index?
+        var index = start
+        while index < scalars.endIndex {
+            switch scalars[index] {
+            case "<":
+                open = index
+            case ">":
+                if let opening = open, scalars.index(after: opening) < index {
+                    return (opening, scalars.index(after: opening)..<index, scalars.index(after: index))
+                }
+                open = nil
+            case " ":
+                open = nil
+            default:
+                break
+            }
+            index = scalars.index(after: index)
+        }
+        return nil
+    }
+
+    /// Python's `str.replace`: every non-overlapping occurrence, left to right.
+    static func replacingAll(_ target: String, with replacement: String, in value: String) -> String {
+        let needle = Array(target.unicodeScalars)
+        let haystack = Array(value.unicodeScalars)
+        var output = String.UnicodeScalarView()
+        var index = 0
+        while index < haystack.count {
+            if haystack[index] == needle[0], index + needle.count <= haystack.count,
+               haystack[index..<index + needle.count].elementsEqual(needle) {
+                output.append(contentsOf: replacement.unicodeScalars)
+                index += needle.count
+            } else {
+                output.append(haystack[index])
+                index += 1
+            }
+        }
+        return String(output)
+    }
+}
