@@ -9,13 +9,6 @@ struct Interpolation {
     let config: ConfigSet
 
     func resolve(_ value: ConfigValue, option: String, scope: LookupScope) throws -> String {
-        var scope = scope
-        // fail2ban maps `__name__` and the `sec/opt` references once, from the outermost
-        // value; references that only appear inside substituted values are not mapped.
-        if !scope.contains("__name__") {
-            scope.vars["__name__"] = ConfigValue(text: scope.section, file: nil, line: 0)
-            mapSectionReferences(in: value.text, scope: &scope)
-        }
         var output = String.UnicodeScalarView()
         try expand(Substring(value.text).unicodeScalars, into: &output, depth: 1,
                    context: Context(value: value, option: option, scope: scope))
@@ -25,7 +18,7 @@ struct Interpolation {
     private struct Context {
         let value: ConfigValue
         let option: String
-        let scope: LookupScope
+        var scope: LookupScope
 
         func error(_ message: String) -> ConfigError {
             ConfigError(file: value.file, line: value.file == nil ? nil : value.line,
@@ -35,6 +28,11 @@ struct Interpolation {
 
     private func expand(_ text: Substring.UnicodeScalarView, into output: inout String.UnicodeScalarView,
                         depth: Int, context: Context) throws {
+        // fail2ban sets `__name__` and maps the `sec/opt` references afresh for every
+        // value it expands, the nested ones included.
+        var context = context
+        context.scope.vars["__name__"] = ConfigValue(text: context.scope.section, file: nil, line: 0)
+        mapSectionReferences(in: String(String.UnicodeScalarView(text)), scope: &context.scope)
         guard depth <= Self.maximumDepth else {
             throw context.error("%(...)s references nested more than \(Self.maximumDepth) deep "
                                 + "(a value referring to itself?)")
