@@ -3,6 +3,8 @@
 config oracle test.
 
 Usage: dump_filters.py CONFIG_DIR SAMPLE_LOG_DIR
+       dump_filters.py --one CONFIG_DIR NAME [OPTIONS_JSON]   (one filter, one result)
+       dump_filters.py --references JSON_LIST                 (extractOptions on each)
 
 Cases: every filter.d/*.conf under CONFIG_DIR, each without options and with every
 distinct option set of the sample logs' `# filterOptions:` lines (merged with the file's
@@ -15,6 +17,7 @@ import re
 import sys
 
 from fail2ban.client.filterreader import FilterReader
+from fail2ban.helpers import extractOptions
 
 
 def option_sets(log_dir):
@@ -59,16 +62,32 @@ def read_filter(config_dir, name, options):
     return result
 
 
+def guarded(function, *args):
+    try:
+        return function(*args)
+    except Exception as error:  # the Swift side must fail on the same inputs
+        return {"error": "%s: %s" % (type(error).__name__, error)}
+
+
+def extract(reference):
+    name, options = extractOptions(reference)
+    return {"name": name, "options": [[k, v] for k, v in options.items()]}
+
+
 def main():
+    if sys.argv[1] == "--one":
+        options = json.loads(sys.argv[4]) if len(sys.argv) > 4 else {}
+        json.dump(guarded(read_filter, sys.argv[2], sys.argv[3], options), sys.stdout, sort_keys=True)
+        return
+    if sys.argv[1] == "--references":
+        json.dump([guarded(extract, r) for r in json.loads(sys.argv[2])], sys.stdout)
+        return
     config_dir, log_dir = sys.argv[1], sys.argv[2]
     names = sorted(os.path.basename(p)[:-5] for p in glob.glob(os.path.join(config_dir, "filter.d", "*.conf")))
     cases = []
     for name in names:
         for options in option_sets(log_dir):
-            try:
-                result = read_filter(config_dir, name, options)
-            except Exception as error:  # the Swift side must fail on the same inputs
-                result = {"error": "%s: %s" % (type(error).__name__, error)}
+            result = guarded(read_filter, config_dir, name, options)
             cases.append({"filter": name, "options": options, "result": result})
     json.dump(cases, sys.stdout, indent=1, sort_keys=True)
 
