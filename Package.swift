@@ -31,7 +31,7 @@ let package = Package(
             ]
         ),
 
-        .testTarget(name: "WardenConfigTests", dependencies: ["WardenConfig"]),
+        .testTarget(name: "WardenConfigTests", dependencies: ["WardenConfig"], exclude: ["oracle"]),
         .testTarget(name: "WardenFilterTests", dependencies: ["WardenFilter", "WardenConfig"]),
         .testTarget(name: "WardenConformanceTests", dependencies: ["WardenConformance", "WardenFilter"]),
         .testTarget(name: "CNftablesTests", dependencies: ["CNftables", "CLinux"]),
