@@ -1,0 +1,137 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The identifier a failure is counted under, normalised as fail2ban's `IPAddr` does.
+///
+/// Addresses are parsed with `inet_pton` and printed with `inet_ntop` (so IPv6 is
+/// compressed and lower-case), an IPv4-mapped IPv6 address becomes IPv4, a `cidr`
+/// group masks the address and adds `/len`. Text that does not parse stays as written
+/// (`invalid`), and so does every id in raw mode (`raw`).
+public struct FailureID: Sendable, Hashable, CustomStringConvertible {
+    public enum Kind: Sendable, Hashable {
+        case ipv4, ipv6
+        /// Not an address (a failure id such as a user or session), kept verbatim.
+        case raw
+        /// Meant as an address but not one `inet_pton` accepts (e.g. `192.030.0.6`).
+        case invalid
+        /// A host name from a `dns` group, to be resolved by the caller unless usedns is raw/no.
+        case hostname
+    }
+
+    public let text: String
+    public let kind: Kind
+
+    public var description: String { text }
+
+    public init(text: String, kind: Kind) {
+        self.text = text
+        self.kind = kind
+    }
+
+    /// Which families to try; fail2ban restricts `ip4`/`ip6` groups to their own family.
+    public enum Family: Sendable { case ipv4, ipv6, any }
+
+    /// Parses `text` as fail2ban's `IPAddr(text, cidr)`. With `family == .any` (an id
+    /// of unknown shape), brackets are stripped and a `/len` or `/mask` suffix is honoured.
+    public static func address(_ text: String, family: Family, prefixLength: Int? = nil) -> FailureID {
+        var candidate = Substring(text)
+        var prefix = prefixLength
+        if family == .any, prefix == nil {
+            if candidate.count > 2, candidate.first == "[", candidate.last == "]" {
+                candidate = candidate.dropFirst().dropLast()
+            }
+            if let slash = candidate.firstIndex(of: "/") {
+                let suffix = candidate[candidate.index(after: slash)...]
+                guard let length = prefixLengthValue(suffix) else { return FailureID(text: text, kind: .invalid) }
+                prefix = length
+                candidate = candidate[..<slash]
+            }
+        }
+        if family != .ipv6, var v4 = parseIPv4(String(candidate)) {
+            var length = 32
+            if let prefix, prefix >= 0 {
+                length = min(prefix, 32)
+                v4 &= length == 0 ? 0 : ~UInt32(0) << UInt32(32 - length)
+            }
+            return FailureID(text: formatIPv4(v4) + (length > 0 && length < 32 ? "/\(length)" : ""), kind: .ipv4)
+        }
+        if family != .ipv4, var v6 = parseIPv6(String(candidate)) {
+            if let prefix, prefix >= 0 {
+                let length = min(prefix, 128)
+                v6 = mask(v6, length: length)
+                return FailureID(text: formatIPv6(v6) + (length > 0 && length < 128 ? "/\(length)" : ""), kind: .ipv6)
+            }
+            // ::ffff:a.b.c.d is the IPv4 host a.b.c.d.
+            if v6.0 == 0, v6.1 >> 32 == 0xFFFF {
+                return FailureID(text: formatIPv4(UInt32(truncatingIfNeeded: v6.1)), kind: .ipv4)
+            }
+            return FailureID(text: formatIPv6(v6), kind: .ipv6)
+        }
+        return FailureID(text: text, kind: .invalid)
+    }
+
+    /// Whether an expected id string (as fail2ban's sample files write it) denotes this
+    /// id, with fail2ban's comparison: raw ids compare as text, others after parsing both.
+    public func matches(expected: String) -> Bool {
+        switch kind {
+        case .raw, .hostname: return text == expected
+        case .invalid:
+            let other = FailureID.address(expected, family: .any)
+            return other.kind == .invalid && other.text == text
+        case .ipv4, .ipv6:
+            let other = FailureID.address(expected, family: .any)
+            return other.kind == kind && other.text == text
+        }
+    }
+
+    private static func prefixLengthValue(_ suffix: Substring) -> Int? {
+        if let length = Int(suffix), length >= 0 { return length }
+        // A dotted or colon mask: count its leading one bits.
+        if let v4 = parseIPv4(String(suffix)) { return v4.leadingZeroBitCount == 0 ? (~v4).leadingZeroBitCount : 0 }
+        if let v6 = parseIPv6(String(suffix)) {
+            let high = (~v6.0).leadingZeroBitCount
+            return high == 64 ? 64 + (~v6.1).leadingZeroBitCount : high
+        }
+        return nil
+    }
+
+    private static func parseIPv4(_ text: String) -> UInt32? {
+        var address = in_addr()
+        guard inet_pton(AF_INET, text, &address) == 1 else { return nil }
+        return UInt32(bigEndian: address.s_addr)
+    }
+
+    private static func parseIPv6(_ text: String) -> (UInt64, UInt64)? {
+        var address = in6_addr()
+        guard inet_pton(AF_INET6, text, &address) == 1 else { return nil }
+        return withUnsafeBytes(of: &address) { raw in
+            var high: UInt64 = 0
+            var low: UInt64 = 0
+            for index in 0..<8 { high = high << 8 | UInt64(raw[index]) }
+            for index in 8..<16 { low = low << 8 | UInt64(raw[index]) }
+            return (high, low)
+        }
+    }
+
+    private static func mask(_ value: (UInt64, UInt64), length: Int) -> (UInt64, UInt64) {
+        let highMask: UInt64 = length >= 64 ? ~0 : (length == 0 ? 0 : ~UInt64(0) << UInt64(64 - length))
+        let lowMask: UInt64 = length <= 64 ? 0 : (length >= 128 ? ~0 : ~UInt64(0) << UInt64(128 - length))
+        return (value.0 & highMask, value.1 & lowMask)
+    }
+
+    private static func formatIPv4(_ value: UInt32) -> String {
+        "\(value >> 24).\(value >> 16 & 0xFF).\(value >> 8 & 0xFF).\(value & 0xFF)"
+    }
+
+    private static func formatIPv6(_ value: (UInt64, UInt64)) -> String {
+        var address = in6_addr()
+        withUnsafeMutableBytes(of: &address) { raw in
+            for index in 0..<8 { raw[index] = UInt8(truncatingIfNeeded: value.0 >> UInt64(56 - 8 * index)) }
+            for index in 0..<8 { raw[8 + index] = UInt8(truncatingIfNeeded: value.1 >> UInt64(56 - 8 * index)) }
+        }
+        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+        guard inet_ntop(AF_INET6, &address, &buffer, socklen_t(buffer.count)) != nil else { return "" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

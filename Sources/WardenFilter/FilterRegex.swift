@@ -1,0 +1,100 @@
+/// Why a filter regex could not be used. Every case names the regex as configured.
+public struct FilterRegexError: Error, CustomStringConvertible, Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        /// Nothing but whitespace after tag expansion.
+        case empty
+        /// PCRE2 rejected the translated pattern.
+        case compile(message: String, offset: Int)
+        /// A failregex with none of `fid`, `ip4`, `ip6`, `dns`, `mlfid` (nor its prefregex).
+        case noFailureID
+    }
+
+    public enum Role: String, Sendable, Equatable {
+        case prefregex, failregex, ignoreregex
+    }
+
+    public let kind: Kind
+    public let role: Role
+    /// Position in the filter's list (0 for the prefregex).
+    public let index: Int
+    /// The regex as configured, tags unexpanded.
+    public let regex: String
+
+    public var description: String {
+        switch kind {
+        case .empty: return "\(role.rawValue) #\(index) is empty: '\(regex)'"
+        case .compile(let message, let offset):
+            return "\(role.rawValue) #\(index) does not compile (\(message) at offset \(offset) after tag expansion): '\(regex)'"
+        case .noFailureID:
+            return "\(role.rawValue) #\(index) has no failure-id group (<HOST>, <ADDR>, <F-ID>, ...): '\(regex)'"
+        }
+    }
+}
+
+/// One compiled filter regex: tags expanded, translated to PCRE2, and the numbers of
+/// the groups the matcher reads resolved once, so matching never looks names up.
+public final class FilterRegex: @unchecked Sendable {
+    /// Numbers of the groups with a meaning to fail2ban; nil when the regex lacks one.
+    struct SpecialGroups {
+        var fid, ip4, ip6, dns, cidr, user, mlfid, nofail, mlfforget, mlfgained, content: Int?
+        /// `skiplines0`, `skiplines1`, ... in order.
+        var skipLines: [Int] = []
+
+        init(_ numbers: [String: Int]) {
+            fid = numbers["fid"]; ip4 = numbers["ip4"]; ip6 = numbers["ip6"]; dns = numbers["dns"]
+            cidr = numbers["cidr"]; user = numbers["user"]; mlfid = numbers["mlfid"]
+            nofail = numbers["nofail"]; mlfforget = numbers["mlfforget"]; mlfgained = numbers["mlfgained"]
+            content = numbers["content"]
+            var index = 0
+            while let number = numbers["skiplines\(index)"] { skipLines.append(number); index += 1 }
+        }
+
+        var hasFailureID: Bool { fid != nil || ip4 != nil || ip6 != nil || dns != nil || mlfid != nil }
+    }
+
+    /// The regex as configured.
+    public let source: String
+    /// After tag expansion, in Python syntax (what fail2ban compiles).
+    public let expanded: String
+    let compiled: PCRERegex
+    /// Named groups in number order, for building a failure's group map.
+    let namedGroups: [(name: String, number: Int)]
+    /// `alt_NAME[_N]` groups and the name they fill in when it is unset, in name order
+    /// (the first one set wins).
+    let alternateGroups: [(number: Int, target: String)]
+    let special: SpecialGroups
+    /// Bytes every match must contain; checked with memmem before running PCRE2.
+    let requiredLiteral: [UInt8]?
+
+    init(_ source: String, role: FilterRegexError.Role, index: Int, useDNS: Bool, multiline: Bool) throws(FilterRegexError) {
+        self.source = source
+        expanded = RegexTags.expand(source, useDNS: useDNS)
+        guard expanded.contains(where: { !$0.isWhitespace }) else {
+            throw FilterRegexError(kind: .empty, role: role, index: index, regex: source)
+        }
+        let translated = PythonRegexTranslation.translate(expanded)
+        do {
+            compiled = try PCRERegex(translated, options: multiline ? .multiline : [])
+        } catch {
+            throw FilterRegexError(kind: .compile(message: error.message, offset: error.offset), role: role, index: index, regex: source)
+        }
+        namedGroups = compiled.groupNumbers.map { (name: $0.key, number: $0.value) }.sorted { $0.number < $1.number }
+        alternateGroups = namedGroups.sorted { $0.name < $1.name }.compactMap { group in
+            guard let target = FilterRegex.alternateTarget(group.name) else { return nil }
+            return (group.number, target)
+        }
+        special = SpecialGroups(compiled.groupNumbers)
+        requiredLiteral = RequiredLiteral.extract(from: translated)
+    }
+
+    /// `alt_user_1` fills in `user`; names map like custom tags (`alt_id` -> `fid`).
+    private static func alternateTarget(_ name: String) -> String? {
+        guard name.hasPrefix("alt_"), name.count > 4 else { return nil }
+        var base = Substring(name.dropFirst(4))
+        if let underscore = base.lastIndex(of: "_"), base[base.index(after: underscore)...].allSatisfy(\.isNumber),
+           base.index(after: underscore) < base.endIndex {
+            base = base[..<underscore]
+        }
+        return RegexTags.groupName(forCustomTag: String(base))
+    }
+}

@@ -1,0 +1,87 @@
+/// One log line as the matcher keeps it: the full text, and the span of the date
+/// that regexes do not see (fail2ban's `(before, date, after)` tuple).
+struct BufferedLine {
+    var bytes: [UInt8]
+    var cut: Range<Int>
+
+    /// Appends what the regexes see: the text before the date, then the text after it.
+    @inline(__always)
+    func appendText(to output: inout [UInt8]) {
+        output.append(contentsOf: bytes[0..<cut.lowerBound])
+        output.append(contentsOf: bytes[cut.upperBound...])
+    }
+
+    func textEquals(_ other: ArraySlice<UInt8>) -> Bool {
+        let before = bytes[0..<cut.lowerBound]
+        let after = bytes[cut.upperBound...]
+        guard before.count + after.count == other.count else { return false }
+        return other.prefix(before.count).elementsEqual(before) && other.dropFirst(before.count).elementsEqual(after)
+    }
+
+    var displayText: String { String(decoding: bytes, as: UTF8.self) }
+}
+
+/// The last `maxLines` lines, and the subject the regexes search: their texts joined
+/// by `\n`, always ending in `\n`. Byte arrays of dropped lines are reused so that a
+/// line that matches nothing allocates nothing once the buffers have grown.
+struct LineBuffer {
+    let maxLines: Int
+    private(set) var lines: [BufferedLine] = []
+    private var spare: [[UInt8]] = []
+    /// The search subject built from `lines` by `rebuildSubject()`.
+    private(set) var subject: [UInt8] = []
+
+    init(maxLines: Int) {
+        self.maxLines = maxLines
+        lines.reserveCapacity(maxLines + 1)
+        subject.reserveCapacity(1024)
+    }
+
+    /// Adds a line (`prefix` then `line`, with `cut` in those combined bytes) and drops
+    /// the oldest lines beyond `maxLines`.
+    mutating func append(prefix: [UInt8], line: UnsafeBufferPointer<UInt8>, cut: Range<Int>) {
+        if maxLines <= 1 { recycleAll() }
+        var bytes = spare.popLast() ?? []
+        bytes.removeAll(keepingCapacity: true)
+        bytes.append(contentsOf: prefix)
+        bytes.append(contentsOf: line)
+        lines.append(BufferedLine(bytes: bytes, cut: cut))
+        while lines.count > maxLines { recycle(lines.removeFirst()) }
+    }
+
+    /// Replaces the buffered lines (after a match took some, or a prefregex `content`).
+    mutating func replace(with newLines: [BufferedLine]) {
+        recycleAll()
+        lines.append(contentsOf: newLines)
+    }
+
+    mutating func rebuildSubject() {
+        subject.removeAll(keepingCapacity: true)
+        if lines.isEmpty {
+            subject.append(0x0A)
+            return
+        }
+        for line in lines {
+            line.appendText(to: &subject)
+            subject.append(0x0A)
+        }
+    }
+
+    private mutating func recycleAll() {
+        while let line = lines.popLast() { recycle(line) }
+    }
+
+    private mutating func recycle(_ line: BufferedLine) {
+        if spare.count < maxLines + 2 { spare.append(line.bytes) }
+    }
+
+    /// Builds a subject for `lines` into `output` (for ignoreregex on matched lines).
+    static func buildSubject(_ lines: [BufferedLine], into output: inout [UInt8]) {
+        output.removeAll(keepingCapacity: true)
+        for (index, line) in lines.enumerated() {
+            if index > 0 { output.append(0x0A) }
+            line.appendText(to: &output)
+        }
+        output.append(0x0A)
+    }
+}

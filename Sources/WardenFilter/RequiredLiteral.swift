@@ -1,0 +1,147 @@
+/// Finds a run of bytes that every match of a pattern must contain, so a line
+/// without it can be rejected with one memmem instead of a PCRE2 search.
+///
+/// Only the top level of the pattern is read: groups, classes and escapes with a
+/// meaning end a run, an optional or repeated character is dropped from it, and the
+/// extraction gives up (returns nil) whenever it could be wrong: a top-level `|`,
+/// case-insensitive or extended flags anywhere, multi-character escapes, `\Q`, verbs.
+/// Dropping characters only shortens runs, and every run left is still required.
+enum RequiredLiteral {
+    /// Runs shorter than this cost more to check than they save.
+    static let minimumLength = 3
+
+    static func extract(from pattern: String) -> [UInt8]? {
+        let bytes = Array(pattern.utf8)
+        guard !hasUnsafeConstruct(bytes) else { return nil }
+        var best: [UInt8] = []
+        var run: [UInt8] = []
+        func endRun() {
+            if run.count > best.count { best = run }
+            run.removeAll(keepingCapacity: true)
+        }
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            switch byte {
+            case UInt8(ascii: "|"):
+                return nil
+            case UInt8(ascii: "("):
+                endRun()
+                guard let end = groupEnd(bytes, from: index) else { return nil }
+                index = end
+                continue
+            case UInt8(ascii: "["):
+                endRun()
+                guard let end = classEnd(bytes, from: index) else { return nil }
+                index = end
+                continue
+            case UInt8(ascii: "\\"):
+                guard index + 1 < bytes.count else { return nil }
+                let next = bytes[index + 1]
+                if isASCIIAlphanumeric(next) {
+                    // A single-character class or assertion; anything longer (\x41, \1, \p{..}) is not parsed here.
+                    guard singleLetterEscapes.contains(next) else { return nil }
+                    endRun()
+                } else if next < 0x80 {
+                    run.append(next)
+                } else {
+                    return nil
+                }
+                index += 2
+                continue
+            case UInt8(ascii: "*"), UInt8(ascii: "?"), UInt8(ascii: "{"):
+                // The atom before is optional or repeated a variable number of times.
+                if !run.isEmpty { run.removeLast() }
+                endRun()
+            case UInt8(ascii: "+"):
+                endRun()
+            case UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "$"), UInt8(ascii: ")"), UInt8(ascii: "}"):
+                endRun()
+            default:
+                if byte < 0x80 {
+                    run.append(byte)
+                } else {
+                    endRun()
+                }
+            }
+            index += 1
+        }
+        endRun()
+        return best.count >= minimumLength ? best : nil
+    }
+
+    private static let singleLetterEscapes = Set("dDsSwWbBAzZGhHvVRXntrfeaK".utf8)
+
+    /// Flags that change what a literal byte matches, or syntax this reader does not follow.
+    private static func hasUnsafeConstruct(_ bytes: [UInt8]) -> Bool {
+        var index = 0
+        while index + 1 < bytes.count {
+            if bytes[index] == UInt8(ascii: "\\") {
+                if bytes[index + 1] == UInt8(ascii: "Q") { return true }
+                index += 2
+                continue
+            }
+            if bytes[index] == UInt8(ascii: "("), bytes[index + 1] == UInt8(ascii: "*") { return true }
+            if bytes[index] == UInt8(ascii: "("), bytes[index + 1] == UInt8(ascii: "?") {
+                var flag = index + 2
+                while flag < bytes.count, isASCIIAlphanumeric(bytes[flag]) || bytes[flag] == UInt8(ascii: "-") || bytes[flag] == UInt8(ascii: "^") {
+                    if bytes[flag] == UInt8(ascii: "i") || bytes[flag] == UInt8(ascii: "x") { return true }
+                    flag += 1
+                }
+            }
+            index += 1
+        }
+        return false
+    }
+
+    /// One past the `)` closing the group opened at `start`, skipping nested groups, classes and escapes.
+    private static func groupEnd(_ bytes: [UInt8], from start: Int) -> Int? {
+        var depth = 0
+        var index = start
+        while index < bytes.count {
+            switch bytes[index] {
+            case UInt8(ascii: "\\"): index += 2; continue
+            case UInt8(ascii: "["):
+                guard let end = classEnd(bytes, from: index) else { return nil }
+                index = end
+                continue
+            case UInt8(ascii: "("): depth += 1
+            case UInt8(ascii: ")"):
+                depth -= 1
+                if depth == 0 { return index + 1 }
+            default: break
+            }
+            index += 1
+        }
+        return nil
+    }
+
+    /// One past the `]` closing the class opened at `start`; a `]` first in the class is a member.
+    private static func classEnd(_ bytes: [UInt8], from start: Int) -> Int? {
+        var index = start + 1
+        if index < bytes.count, bytes[index] == UInt8(ascii: "^") { index += 1 }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1 }
+        while index < bytes.count {
+            switch bytes[index] {
+            case UInt8(ascii: "\\"): index += 2; continue
+            case UInt8(ascii: "["):
+                // POSIX classes like [:alpha:] nest one level.
+                if index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: ":") {
+                    var close = index + 2
+                    while close + 1 < bytes.count, !(bytes[close] == UInt8(ascii: ":") && bytes[close + 1] == UInt8(ascii: "]")) { close += 1 }
+                    index = close + 2
+                    continue
+                }
+            case UInt8(ascii: "]"): return index + 1
+            default: break
+            }
+            index += 1
+        }
+        return nil
+    }
+
+    private static func isASCIIAlphanumeric(_ byte: UInt8) -> Bool {
+        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+            || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
+    }
+}
