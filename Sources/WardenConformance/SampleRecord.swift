@@ -82,6 +82,7 @@ struct SampleVerdict {
             return nil
         default:
             let actual = failure.groups[key]
+            if expected == .null, actual == nil { return nil }
             guard case .string(let text) = expected, actual == text else {
                 return "\(key): expected \(expected), got \(actual.map { "'\($0)'" } ?? "none")"
             }

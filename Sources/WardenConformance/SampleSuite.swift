@@ -7,7 +7,7 @@ import WardenFilter
 /// fail2ban's annotated sample-log suite (`tests/samplestestcase.py`), run against
 /// warden's config loader and matcher.
 ///
-/// One test per filter in `<config>/filter.d/*.conf` (except `common.conf`), plus the
+/// One test per filter in `<config>/filter.d/*.conf` (except `*common.conf`), plus the
 /// `zzz-*` test filters shipped next to the samples; each reads `logs/<name>` and the
 /// files it adds. See docs/filter-engine.md for the rules reproduced here.
 public struct SampleSuite {
@@ -45,7 +45,7 @@ public struct SampleSuite {
     /// The tests to run: (test name, filter reference for the loader).
     public func tests() -> [(name: String, reference: String, configDirectory: String)] {
         var result: [(String, String, String)] = []
-        for file in SampleFiles.list(SampleFiles.join(configDirectory, "filter.d")) where file.hasSuffix(".conf") && file != "common.conf" && !file.hasPrefix(".") {
+        for file in SampleFiles.list(SampleFiles.join(configDirectory, "filter.d")) where file.hasSuffix(".conf") && !file.hasSuffix("common.conf") && !file.hasPrefix(".") {
             let name = String(file.dropLast(5))
             result.append((name, name, configDirectory))
         }

@@ -49,10 +49,17 @@ enum RequiredLiteral {
                 }
                 index += 2
                 continue
-            case UInt8(ascii: "*"), UInt8(ascii: "?"), UInt8(ascii: "{"):
+            case UInt8(ascii: "*"), UInt8(ascii: "?"):
                 // The atom before is optional or repeated a variable number of times.
                 if !run.isEmpty { run.removeLast() }
                 endRun()
+            case UInt8(ascii: "{"):
+                // A counted repeat `{n}`, `{n,}`, `{n,m}`: drop the atom and skip the count.
+                // Otherwise PCRE2 reads `{` literally; leaving it out is still safe.
+                if !run.isEmpty { run.removeLast() }
+                endRun()
+                index = quantifierEnd(bytes, from: index) ?? index + 1
+                continue
             case UInt8(ascii: "+"):
                 endRun()
             case UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "$"), UInt8(ascii: ")"), UInt8(ascii: "}"):
@@ -68,6 +75,27 @@ enum RequiredLiteral {
         }
         endRun()
         return best.count >= minimumLength ? best : nil
+    }
+
+    /// One past the `}` of a counted quantifier starting at `start`, or nil if it is not one.
+    private static func quantifierEnd(_ bytes: [UInt8], from start: Int) -> Int? {
+        var index = start + 1
+        var digits = 0
+        var sawComma = false
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
+                digits += 1
+            } else if byte == UInt8(ascii: ","), !sawComma {
+                sawComma = true
+            } else if byte == UInt8(ascii: "}") {
+                return digits > 0 ? index + 1 : nil
+            } else {
+                return nil
+            }
+            index += 1
+        }
+        return nil
     }
 
     private static let singleLetterEscapes = Set("dDsSwWbBAzZGhHvVRXntrfeaK".utf8)
