@@ -1,0 +1,114 @@
+import Glibc
+
+/// Where a detector found a date in a line and what it means.
+public struct DateMatch: Sendable, Equatable {
+    public enum Status: Sendable, Equatable {
+        /// `epoch` holds the date.
+        case parsed
+        /// The template matched an empty date (`{NONE}`, optional groups): fail2ban uses the
+        /// last date if it is under 60 s old, else now. `epoch` is `now`.
+        case empty
+        /// The date text is there but is no valid date (Feb 30, hour 25): fail2ban still
+        /// cuts it out and treats the line as having no date. `epoch` is 0.
+        case invalid
+        /// fail2ban raises an unexpected error on this date and drops the whole line. `epoch` is 0.
+        case lineError
+    }
+
+    /// Seconds since 1970 (fractional allowed); meaningful when `status` is `.parsed`.
+    public var epoch: Double
+    /// Byte range fail2ban cuts out of the line: the span of the template's date group.
+    public var range: Range<Int>
+    /// Index into `DateDetector.templateNames`.
+    public var templateIndex: Int
+    public var status: Status
+
+    public init(epoch: Double, range: Range<Int>, templateIndex: Int, status: Status = .parsed) {
+        self.epoch = epoch
+        self.range = range
+        self.templateIndex = templateIndex
+        self.status = status
+    }
+}
+
+/// The zone of log times that carry none: the system's local time (libc, `TZ`), or
+/// fail2ban's `logtimezone` fixed offset (no daylight saving).
+public enum LogTimeZone: Sendable, Equatable {
+    case local
+    case fixed(offsetSeconds: Int)
+}
+
+/// Finds and converts the date of log lines like fail2ban's `DateDetector`: same
+/// templates, same choice among them (including its hit-driven reordering and "same
+/// place as last line" shortcut), same year inference and zone handling.
+///
+/// One per matcher: it keeps the order state between lines and is not thread-safe.
+public final class DateDetector {
+    private let templates: [DateTemplate]
+    private let zone: LogTimeZone
+    private let matchData: PCREMatchData
+    private var clock = LocalTimeConverter()
+    private var selection: DateTemplateSelection
+
+    /// `datepattern` as in a filter (one template per line); nil or blank for fail2ban's defaults.
+    public init(datepattern: String? = nil, timeZone: LogTimeZone = .local) throws(DateTemplateError) {
+        templates = try DateTemplateCatalog.templates(forDatePattern: datepattern)
+        zone = timeZone
+        matchData = PCREMatchData(capacity: (templates.map(\.compiled.captureCount).max() ?? 0) + 1)
+        selection = DateTemplateSelection(templates: templates)
+        usesNoDate = templates.count == 1 && DateTemplateBounds.trimmed(datepattern ?? "").uppercased() == "{NONE}"
+    }
+
+    /// fail2ban's `logtimezone` values: `UTC`, `UTC+0200`, `-05:30`, `CET`, `EST-0100`...
+    public static func parseTimeZone(_ logtimezone: String) throws(DateTemplateError) -> LogTimeZone {
+        var bytes = Array(logtimezone.utf8)
+        let offset = bytes.withUnsafeMutableBufferPointer { TimeZoneText.offsetMinutes(UnsafeBufferPointer($0)) }
+        guard case .minutes(let minutes) = offset else {
+            throw DateTemplateError(template: logtimezone, reason: "unknown or unsupported time zone")
+        }
+        return .fixed(offsetSeconds: minutes * 60)
+    }
+
+    /// Template names in declaration order (fail2ban-regex's "Date template hits").
+    public var templateNames: [String] { templates.map(\.name) }
+    /// Hits per template, same order as `templateNames`.
+    public var templateHits: [Int] { selection.hitsByTemplate }
+    /// datepattern `{NONE}`: no date is read, every line gets "now".
+    public let usesNoDate: Bool
+
+    /// The date of `line` (valid UTF-8, without its line ending), or nil if no template matches.
+    public func findDate(in line: UnsafeBufferPointer<UInt8>, now: Double) -> DateMatch? {
+        guard let found = selection.select(in: line, now: now, data: matchData) else { return nil }
+        let template = templates[found.template]
+        var result = DateMatch(epoch: 0, range: found.dateRange, templateIndex: found.template, status: .lineError)
+        if found.failed { return result }
+        if found.dateRange.isEmpty {
+            result.status = .empty
+            result.epoch = now
+            return result
+        }
+        switch convert(template.value, line: line, now: now) {
+        case .time(let epoch):
+            result.epoch = epoch
+            result.status = .parsed
+        case .invalid:
+            result.status = .invalid
+        case .lineError:
+            result.status = .lineError
+        }
+        return result
+    }
+
+    private func convert(_ value: DateTemplate.Value, line: UnsafeBufferPointer<UInt8>, now: Double) -> DateConversion {
+        switch value {
+        case .fields(let groups):
+            return DateFieldParser(line: line, match: matchData).convert(groups, zone: zone, now: now, clock: &clock)
+        case .epoch(let group, let long):
+            guard let range = matchData.range(of: group) else { return .invalid }
+            return DateNumbers.epoch(UnsafeBufferPointer(rebasing: line[range]), long: long)
+        case .tai64n:
+            guard let range = matchData.range(of: 1) else { return .invalid }
+            return DateNumbers.tai64n(UnsafeBufferPointer(rebasing: line[range]))
+        }
+    }
+}

@@ -1,0 +1,122 @@
+import Glibc
+
+/// fail2ban's strptime-style `%` directives and the Python-dialect regex each one
+/// stands for (C locale, with fail2ban's overrides and `%Ex*` extensions).
+///
+/// A datepattern is turned into a regex by replacing every directive by its
+/// fragment and into a display name by replacing it by a readable label, exactly
+/// like fail2ban does, because `fail2ban-regex` summaries and duplicate-template
+/// checks are keyed by that name.
+enum DatePattern {
+    struct Directive: Sendable {
+        let regex: String
+        let label: String
+    }
+
+    /// Turns a datepattern into (regex, name). Throws on a `%` that starts no known directive.
+    static func expand(_ pattern: String) throws(DateTemplateError) -> (regex: String, name: String) {
+        let bytes = Array(pattern.utf8)
+        var regex: [UInt8] = []
+        var name: [UInt8] = []
+        var index = 0
+        while index < bytes.count {
+            guard bytes[index] == UInt8(ascii: "%") else {
+                regex.append(bytes[index])
+                name.append(bytes[index])
+                index += 1
+                continue
+            }
+            guard let (key, length) = directiveKey(bytes, at: index + 1), let directive = directives[key] else {
+                throw DateTemplateError(template: pattern, reason: "invalid format or unescaped percent char at offset \(index)")
+            }
+            regex += Array(directive.regex.utf8)
+            name += Array(directive.label.utf8)
+            index += 1 + length
+        }
+        return (String(decoding: regex, as: UTF8.self), String(decoding: name, as: UTF8.self))
+    }
+
+    /// `%a %A %b %B %p %c` make the whole template case-insensitive (fail2ban adds `(?iu)`).
+    /// Like fail2ban, a directive right after another `%` is not looked at.
+    static func needsCaseInsensitivity(_ pattern: String) -> Bool {
+        let bytes = Array(pattern.utf8)
+        guard bytes.count >= 2 else { return false }
+        for index in 0..<(bytes.count - 1) where bytes[index] == UInt8(ascii: "%") {
+            if index > 0 && bytes[index - 1] == UInt8(ascii: "%") { continue }
+            if "aAbBpc".utf8.contains(bytes[index + 1]) { return true }
+        }
+        return false
+    }
+
+    private static func directiveKey(_ bytes: [UInt8], at start: Int) -> (String, Int)? {
+        if start + 2 < bytes.count, bytes[start] == UInt8(ascii: "E"), bytes[start + 1] == UInt8(ascii: "x") {
+            let key = "Ex" + String(UnicodeScalar(bytes[start + 2]))
+            if directives[key] != nil { return (key, 3) }
+        }
+        guard start < bytes.count, bytes[start] < 0x80 else { return nil }
+        let key = String(UnicodeScalar(bytes[start]))
+        return key == "E" ? nil : (key, 1)
+    }
+
+    private static let directives: [String: Directive] = {
+        let table: [String: Directive] = [
+            "%": Directive(regex: "%", label: "%"),
+            "a": Directive(regex: "(?P<a>mon|tue|wed|thu|fri|sat|sun)", label: "DAY"),
+            "A": Directive(regex: "(?P<A>wednesday|thursday|saturday|tuesday|monday|friday|sunday)", label: "DAYNAME"),
+            "b": Directive(regex: "(?P<b>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)", label: "MON"),
+            "B": Directive(regex: "(?P<B>september|february|november|december|january|october|august|march|april|june|july|may)", label: "MONTH"),
+            "c": Directive(regex: #"(?P<a>mon|tue|wed|thu|fri|sat|sun)\s+(?P<b>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\s+(?P<d>3[0-1]|[1-2]\d|0[1-9]|[1-9]| [1-9])\s+(?P<H>2[0-3]|[0-1]\d|\d):(?P<M>[0-5]\d|\d):(?P<S>6[0-1]|[0-5]\d|\d)\s+(?P<Y>\d\d\d\d)"#, label: "%c"),
+            "d": Directive(regex: #"(?P<d>[1-2]\d|[0 ]?[1-9]|3[0-1])"#, label: "Day"),
+            "f": Directive(regex: "(?P<f>[0-9]{1,6})", label: "Microseconds"),
+            "G": Directive(regex: #"(?P<G>\d\d\d\d)"#, label: "%G"),
+            "H": Directive(regex: #"(?P<H>[0-1]?\d|2[0-3])"#, label: "24hour"),
+            "I": Directive(regex: "(?P<I>1[0-2]|0[1-9]|[1-9])", label: "12hour"),
+            "j": Directive(regex: #"(?P<j>36[0-6]|3[0-5]\d|[1-2]\d\d|0[1-9]\d|00[1-9]|[1-9]\d|0[1-9]|[1-9])"#, label: "Yearday"),
+            "k": Directive(regex: #" ?(?P<H>[0-2]?\d)"#, label: "%k"),
+            "l": Directive(regex: #" ?(?P<I>1?\d)"#, label: "%l"),
+            "m": Directive(regex: "(?P<m>0?[1-9]|1[0-2])", label: "Month"),
+            "M": Directive(regex: #"(?P<M>[0-5]?\d)"#, label: "Minute"),
+            "p": Directive(regex: "(?P<p>am|pm)", label: "AMPM"),
+            "S": Directive(regex: #"(?P<S>[0-5]?\d|6[0-1])"#, label: "Second"),
+            "u": Directive(regex: "(?P<u>[1-7])", label: "%u"),
+            "U": Directive(regex: #"(?P<U>5[0-3]|[0-4]\d|\d)"#, label: "Yearweek"),
+            "V": Directive(regex: #"(?P<V>5[0-3]|0[1-9]|[1-4]\d|\d)"#, label: "%V"),
+            "w": Directive(regex: "(?P<w>[0-6])", label: "Weekday"),
+            "W": Directive(regex: #"(?P<W>5[0-3]|[0-4]\d|\d)"#, label: "Yearweek"),
+            "x": Directive(regex: #"(?P<m>1[0-2]|0[1-9]|[1-9])/(?P<d>3[0-1]|[1-2]\d|0[1-9]|[1-9]| [1-9])/(?P<y>\d\d)"#, label: "%x"),
+            "X": Directive(regex: #"(?P<H>2[0-3]|[0-1]\d|\d):(?P<M>[0-5]\d|\d):(?P<S>6[0-1]|[0-5]\d|\d)"#, label: "%X"),
+            "y": Directive(regex: #"(?P<y>\d\d)"#, label: "Year2"),
+            "Y": Directive(regex: #"(?P<Y>\d{4})"#, label: "Year"),
+            "z": Directive(regex: #"(?P<z>Z|UTC|GMT|[+-][01]\d(?::?\d{2})?)"#, label: "Zone offset"),
+            "Z": Directive(regex: "(?P<Z>Z|[A-Z]{3,5})", label: "Zone name"),
+            // Exact-width variants.
+            "Exd": Directive(regex: #"(?P<d>[1-2]\d|0[1-9]|3[0-1])"#, label: "ExDay"),
+            "Exm": Directive(regex: "(?P<m>0[1-9]|1[0-2])", label: "ExMonth"),
+            "ExH": Directive(regex: #"(?P<H>[0-1]\d|2[0-3])"#, label: "Ex24hour"),
+            "Exk": Directive(regex: #" ?(?P<H>[0-1]?\d|2[0-3])"#, label: "%Exk"),
+            "Exl": Directive(regex: #" ?(?P<I>1[0-2]|\d)"#, label: "%Exl"),
+            "ExM": Directive(regex: #"(?P<M>[0-5]\d)"#, label: "ExMinute"),
+            "ExS": Directive(regex: #"(?P<S>[0-5]\d|6[0-1])"#, label: "ExSecond"),
+            "ExY": Directive(regex: "(?P<Y>\(plausibleCenturies)\\d)", label: "ExYear"),
+            "Exy": Directive(regex: #"(?P<y>\d{2})"#, label: "ExYear2"),
+            "ExZ": Directive(regex: "(?P<Z>[A-Z](?:[A-Z]{2,4})?)", label: "ExZone name"),
+            "Exz": Directive(regex: #"(?P<z>(?:[A-Z](?:[A-Z]{2,4})?)?[+-][01]\d(?::?\d{2})?|[A-Z](?:[A-Z]{2,4})?)"#, label: "ExZone offset"),
+        ]
+        return table
+    }()
+
+    /// `%ExY` accepts a year only in a "decade" (first three digits) between 2000 and
+    /// three years after the current one. fail2ban builds this from the wall clock when
+    /// its strptime module is imported; this is built once per process, likewise.
+    static let plausibleCenturies: String = {
+        var now = time(nil)
+        var fields = tm()
+        localtime_r(&now, &fields)
+        let year = Int(fields.tm_year) + 1900
+        var prefixes = Set([(year - 1) / 10, (year + 3) / 10])
+        // fail2ban also admits every third year from 2000 up to now (test dates of 2001).
+        var past = 2000
+        while past <= year { prefixes.insert(past / 10); past += 3 }
+        return "(?:" + prefixes.sorted().map { String($0) }.joined(separator: "|") + ")"
+    }()
+}
