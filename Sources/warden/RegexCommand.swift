@@ -1,0 +1,171 @@
+import ArgumentParser
+import WardenConfig
+import WardenFilter
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `warden regex`: runs a filter over a log file, like fail2ban-regex.
+struct RegexCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "regex",
+        abstract: "Test a filter against a log file, like fail2ban-regex.",
+        discussion: """
+            FILTER is a filter name looked up in the configuration directory (filter.d/ \
+            in a fail2ban directory, filters/ in warden's own), a path to a filter file, \
+            or either with options in brackets:
+
+              warden regex /var/log/auth.log sshd
+              warden regex --config /etc/fail2ban /var/log/auth.log 'sshd[mode=aggressive]'
+              warden regex --json access.log ./my-filter.conf
+
+            The summary counts lines as fail2ban-regex does: every failregex is tried on \
+            every line, a line caught only by a no-fail pattern or by an ignoreregex is \
+            "ignored", and lines starting with '#' are skipped. With --json each failure \
+            is one object, in order ("line", "id", "time", "regex" and the captured \
+            groups): the first matching failregex wins, as when warden bans.
+            """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("Configuration directory: warden's own (default) or a fail2ban one such as /etc/fail2ban.", valueName: "dir"))
+    var config: String?
+
+    @Flag(name: .long, help: "Print one JSON object per failure, then {\"summary\": {...}}.")
+    var json = false
+
+    @Flag(name: [.short, .long], help: "List every failure found (address, time, line, regex) before the summary.")
+    var verbose = false
+
+    @Flag(name: .long, help: "Report ids as written, without normalising addresses.")
+    var raw = false
+
+    @Flag(name: .long, help: "Print the filter's compiled PCRE2 patterns (prefregex, then failregexes), one per line, and exit.")
+    var printRegexes = false
+
+    @Argument(help: ArgumentHelp("The log file to read.", valueName: "log"))
+    var log: String
+
+    @Argument(help: ArgumentHelp("Filter name, path, or name[option=value, ...].", valueName: "filter"))
+    var filter: String
+
+    func run() throws {
+        let configDirectory = ConfigDirectory.resolve(config)
+        let definition: FilterDefinition
+        do {
+            definition = try FilterLoader(configDirectory: configDirectory).load(filter)
+        } catch {
+            throw ValidationError("filter \(filter): \(error)")
+        }
+        var options = MatcherOptions()
+        options.checkFindTime = false
+        options.returnRawHost = raw
+        // fail2ban-regex's two modes: statistics try every regex and keep pending
+        // multi-line failures; per-failure output stops at the first hit, as a ban does.
+        options.checkAllRegex = !json
+        options.ignorePending = json
+        let matcher: Matcher
+        do {
+            matcher = try Matcher(filter: definition, options: options)
+        } catch {
+            throw ValidationError("filter \(filter): \(error)")
+        }
+        if printRegexes {
+            let patterns = (matcher.prefRegex.map { [$0] } ?? []) + matcher.failRegexes
+            for regex in patterns { print(PythonRegexTranslation.translate(regex.expanded)) }
+            return
+        }
+
+        let lines = try LogFileLines(path: log)
+        let output = BufferedOutput()
+        var tally = LineTally()
+        var progress = ProgressBar(total: lines.size)
+        let started = Self.monotonicSeconds()
+        try lines.forEach { line, number, bytesRead in
+            progress.update(done: bytesRead)
+            // fail2ban-regex skips comments and blank lines before the filter sees them.
+            guard let first = line.first, first != UInt8(ascii: "#") else { return }
+            let ignoredBefore = matcher.statistics.ignored
+            let failures = matcher.process(line, lineNumber: number)
+            let hitIgnoreRegex = matcher.statistics.ignored != ignoredBefore
+            tally.count(failures, hitIgnoreRegex: hitIgnoreRegex)
+            for failure in failures where !failure.isNoFail && !failure.isPending {
+                if json {
+                    output.writeLine(Self.jsonLine(for: failure, lineNumber: number))
+                } else if verbose {
+                    output.writeLine(Self.verboseLine(for: failure, lineNumber: number))
+                }
+            }
+        }
+        progress.finish()
+        let elapsed = Self.monotonicSeconds() - started
+        let summary = RegexSummary(
+            filter: definition, configDirectory: configDirectory, logPath: log,
+            matcher: matcher, tally: tally, seconds: elapsed
+        )
+        if json {
+            output.writeLine(summary.json())
+        } else {
+            if verbose { output.writeLine("") }
+            output.write(summary.text())
+        }
+        output.flush()
+    }
+
+    static func jsonLine(for failure: Failure, lineNumber: Int) -> String {
+        var members: [(String, String)] = [
+            ("line", "\(lineNumber)"),
+            ("id", JSON.string(failure.id?.text ?? "")),
+            ("time", failure.time.map(JSON.number) ?? "null"),
+            ("regex", "\(failure.regexIndex)"),
+        ]
+        for (name, value) in failure.groups.sorted(by: { $0.key < $1.key }) {
+            members.append((name, JSON.string(value)))
+        }
+        if let users = failure.users { members.append(("users", JSON.array(users.map(JSON.string)))) }
+        return JSON.object(members)
+    }
+
+    static func verboseLine(for failure: Failure, lineNumber: Int) -> String {
+        let time = failure.time.map(LocalTimeText.format) ?? "-"
+        let user = failure.groups["user"].map { " user \($0)" } ?? ""
+        return "line \(lineNumber): \(failure.id?.text ?? "?") at \(time)\(user) (failregex \(failure.regexIndex + 1))"
+    }
+
+    static func monotonicSeconds() -> Double {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
+    }
+}
+
+/// fail2ban-regex's line classes: a line with a no-fail match or an ignoreregex hit is
+/// ignored; otherwise a line with a failure is matched; the rest are missed.
+struct LineTally {
+    var lines = 0
+    var matched = 0
+    var ignored = 0
+    var missed = 0
+
+    mutating func count(_ failures: [Failure], hitIgnoreRegex: Bool) {
+        lines += 1
+        if hitIgnoreRegex || failures.contains(where: \.isNoFail) {
+            ignored += 1
+        } else if !failures.isEmpty {
+            matched += 1
+        } else {
+            missed += 1
+        }
+    }
+}
+
+/// Local time as `YYYY-MM-DD HH:MM:SS`, for humans.
+enum LocalTimeText {
+    static func format(_ epoch: Double) -> String {
+        var seconds = time_t(epoch.rounded(.down))
+        var parts = tm()
+        localtime_r(&seconds, &parts)
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday)) "
+            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))"
+    }
+}
