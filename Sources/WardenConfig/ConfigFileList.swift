@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Finds the files that make up one fail2ban configuration name, in reading order.
 ///
 /// For a name X: `X.conf`, sorted `X.d/*.conf`, `X.local`, sorted `X.d/*.local`. Each of
@@ -18,19 +12,19 @@ struct ConfigFileList {
 
     private let fileSystem = FileSystem()
 
-    /// The candidate files for `name` under `directory` (existing ones only), or an error
-    /// naming everything that was searched.
-    func files(named name: String, in directory: String) throws -> [String] {
+    /// The existing files for `name` under `directory`, in reading order.
+    func files(named name: String, in directory: String) -> [String] {
         let base = FileSystem.join(directory, name)
         let dropIn = base + ".d"
         let candidates = [base + ".conf"] + fileSystem.sortedFiles(in: dropIn, suffix: ".conf")
             + [base + ".local"] + fileSystem.sortedFiles(in: dropIn, suffix: ".local")
-        let existing = candidates.filter(fileSystem.isFile)
-        guard !existing.isEmpty else {
-            throw ConfigError(file: base, "no configuration found: searched \(base).conf, \(dropIn)/*.conf, "
-                              + "\(base).local, \(dropIn)/*.local")
-        }
-        return existing
+        return candidates.filter(fileSystem.isFile)
+    }
+
+    /// What `files(named:in:)` looks for, for messages.
+    static func searchDescription(named name: String, in directory: String) -> String {
+        let base = FileSystem.join(directory, name)
+        return "\(base).conf, \(base).d/*.conf, \(base).local, \(base).d/*.local"
     }
 
     /// The given files with their `.local` companions and include trees, in reading order.

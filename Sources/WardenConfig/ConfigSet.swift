@@ -15,8 +15,12 @@ public struct ConfigSet: Sendable {
 
     /// Reads `<directory>/<name>.conf`, `.d/*.conf`, `.local`, `.d/*.local` and their includes.
     public static func load(name: String, in directory: String) throws -> ConfigSet {
-        let list = ConfigFileList()
-        return try load(expanding: list.files(named: name, in: directory))
+        let files = ConfigFileList().files(named: name, in: directory)
+        guard !files.isEmpty else {
+            throw ConfigError(file: FileSystem.join(directory, name), "no configuration found: searched "
+                              + ConfigFileList.searchDescription(named: name, in: directory))
+        }
+        return try load(expanding: files)
     }
 
     /// Reads the given files (each with its `.local` and includes), as fail2ban-regex

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// The file access and path arithmetic the loader needs, with Python's `os.path` rules
 /// so that include paths resolve exactly as fail2ban resolves them.

@@ -28,8 +28,11 @@ public struct FilterLoader: Sendable {
     /// The merged configuration for a filter name or path, and the filter's short name.
     private func read(_ nameOrPath: String) throws -> (ConfigSet, String) {
         let fileSystem = FileSystem()
-        let isPath = nameOrPath.contains("/") || nameOrPath.hasSuffix(".conf") || nameOrPath.hasSuffix(".local")
-        if isPath {
+        if !nameOrPath.contains("/"), nameOrPath.hasSuffix(".conf") || nameOrPath.hasSuffix(".local") {
+            // `sshd.conf` names the filter `sshd`, as in fail2ban-regex.
+            return try read(FileSystem.removingExtension(nameOrPath))
+        }
+        if nameOrPath.contains("/") {
             let path = nameOrPath.hasPrefix("/") || fileSystem.isFile(nameOrPath)
                 ? nameOrPath : FileSystem.join(configDirectory, nameOrPath)
             let name = FileSystem.removingExtension(FileSystem.baseName(path))
@@ -41,16 +44,12 @@ public struct FilterLoader: Sendable {
             }
             return (try ConfigSet.load(files: [path]), name)
         }
-        var searched: [String] = []
-        for folder in filterFolders() {
-            do {
-                return (try ConfigSet.load(name: nameOrPath, in: folder), nameOrPath)
-            } catch let error as ConfigError where error.line == nil && error.message.hasPrefix("no configuration") {
-                searched.append(FileSystem.join(folder, nameOrPath))
-            }
+        let folders = filterFolders()
+        for folder in folders where !ConfigFileList().files(named: nameOrPath, in: folder).isEmpty {
+            return (try ConfigSet.load(name: nameOrPath, in: folder), nameOrPath)
         }
         throw ConfigError(file: configDirectory, "filter '\(nameOrPath)' not found: searched "
-                          + searched.map { "\($0).conf, \($0).d/*.conf, \($0).local, \($0).d/*.local" }
+                          + folders.map { ConfigFileList.searchDescription(named: nameOrPath, in: $0) }
                               .joined(separator: "; "))
     }
 

@@ -207,6 +207,8 @@ import Testing
         let byPath = try FilterLoader(configDirectory: "/nonexistent")
             .load("/etc/fail2ban/filter.d/sshd.conf[mode=aggressive]")
         #expect(byPath == stock)
+        let byFileName = try FilterLoader(configDirectory: "/etc/fail2ban").load("sshd.conf[mode=aggressive]")
+        #expect(byFileName.failregex == stock.failregex)
 
         let config = try TemporaryConfig()
         try config.write("filters/mine.conf", "[Definition]\nfailregex = mine <HOST>\n")
