@@ -6,8 +6,8 @@ import Glibc
 /// command printing one JSON object per failure makes few system calls.
 final class BufferedOutput {
     private let descriptor: Int32
-    private var bytes: [UInt8] = []
-    private let flushThreshold: Int
+    fileprivate var bytes: [UInt8] = []
+    fileprivate let flushThreshold: Int
 
     init(descriptor: Int32 = STDOUT_FILENO, flushThreshold: Int = 1 << 16) {
         self.descriptor = descriptor
@@ -41,8 +41,73 @@ final class BufferedOutput {
     }
 }
 
-/// Minimal JSON writing for hand-built objects: warden's JSON lines are flat and their
-/// key order is part of the contract, which `JSONEncoder` does not keep.
+/// JSON written straight into an output buffer: warden's JSON lines are flat, their key
+/// order is part of the contract (which `JSONEncoder` does not keep), and building a
+/// `String` per failure cost more than matching the line.
+extension BufferedOutput {
+    func appendByte(_ byte: UInt8) {
+        bytes.append(byte)
+    }
+
+    func appendRaw(_ text: StaticString) {
+        text.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    }
+
+    func appendJSONString(_ value: String) {
+        bytes.append(UInt8(ascii: "\""))
+        var value = value
+        value.withUTF8 { utf8 in
+            for byte in utf8 {
+                switch byte {
+                case UInt8(ascii: "\""): bytes.append(UInt8(ascii: "\\")); bytes.append(byte)
+                case UInt8(ascii: "\\"): bytes.append(UInt8(ascii: "\\")); bytes.append(byte)
+                case 0x0A: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "n"))
+                case 0x0D: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "r"))
+                case 0x09: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "t"))
+                case 0..<0x20:
+                    let hex = Array("0123456789abcdef".utf8)
+                    bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+                default: bytes.append(byte)
+                }
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    func appendInteger(_ value: Int) {
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { digitBytes in
+            repeat {
+                digitBytes[count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                count += 1
+            } while magnitude > 0
+            for index in stride(from: count - 1, through: 0, by: -1) { bytes.append(digitBytes[index]) }
+        }
+    }
+
+    /// Seconds as JSON: integral values keep a `.0`, like Python's float repr.
+    func appendSeconds(_ value: Double) {
+        if value.rounded() == value, abs(value) < 1e15 {
+            appendInteger(Int(value))
+            appendRaw(".0")
+        } else {
+            bytes.append(contentsOf: "\(value)".utf8)
+        }
+    }
+
+    func endLine() {
+        bytes.append(0x0A)
+        if bytes.count >= flushThreshold { flush() }
+    }
+}
+
+/// JSON for the few cold-path objects (the summary) that are built as text.
 enum JSON {
     static func string(_ value: String) -> String {
         var result = "\""
@@ -60,11 +125,6 @@ enum JSON {
             }
         }
         return result + "\""
-    }
-
-    /// Seconds as JSON: integral values keep a `.0` like Python's float repr.
-    static func number(_ value: Double) -> String {
-        value.rounded() == value && abs(value) < 1e15 ? "\(Int64(value)).0" : "\(value)"
     }
 
     static func object(_ members: [(String, String)]) -> String {

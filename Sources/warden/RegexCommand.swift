@@ -90,7 +90,7 @@ struct RegexCommand: ParsableCommand {
             tally.count(failures, hitIgnoreRegex: hitIgnoreRegex)
             for failure in failures where !failure.isNoFail && !failure.isPending {
                 if json {
-                    output.writeLine(Self.jsonLine(for: failure, lineNumber: number))
+                    Self.writeJSONLine(for: failure, lineNumber: number, to: output)
                 } else if verbose {
                     output.writeLine(Self.verboseLine(for: failure, lineNumber: number))
                 }
@@ -111,18 +111,31 @@ struct RegexCommand: ParsableCommand {
         output.flush()
     }
 
-    static func jsonLine(for failure: Failure, lineNumber: Int) -> String {
-        var members: [(String, String)] = [
-            ("line", "\(lineNumber)"),
-            ("id", JSON.string(failure.id?.text ?? "")),
-            ("time", failure.time.map(JSON.number) ?? "null"),
-            ("regex", "\(failure.regexIndex)"),
-        ]
-        for (name, value) in failure.groups.sorted(by: { $0.key < $1.key }) {
-            members.append((name, JSON.string(value)))
+    static func writeJSONLine(for failure: Failure, lineNumber: Int, to output: BufferedOutput) {
+        output.appendRaw("{\"line\": ")
+        output.appendInteger(lineNumber)
+        output.appendRaw(", \"id\": ")
+        output.appendJSONString(failure.id?.text ?? "")
+        output.appendRaw(", \"time\": ")
+        if let time = failure.time { output.appendSeconds(time) } else { output.appendRaw("null") }
+        output.appendRaw(", \"regex\": ")
+        output.appendInteger(failure.regexIndex)
+        for name in failure.groups.keys.sorted() {
+            output.appendRaw(", ")
+            output.appendJSONString(name)
+            output.appendRaw(": ")
+            output.appendJSONString(failure.groups[name] ?? "")
         }
-        if let users = failure.users { members.append(("users", JSON.array(users.map(JSON.string)))) }
-        return JSON.object(members)
+        if let users = failure.users {
+            output.appendRaw(", \"users\": [")
+            for (index, user) in users.enumerated() {
+                if index > 0 { output.appendRaw(", ") }
+                output.appendJSONString(user)
+            }
+            output.appendByte(UInt8(ascii: "]"))
+        }
+        output.appendByte(UInt8(ascii: "}"))
+        output.endLine()
     }
 
     static func verboseLine(for failure: Failure, lineNumber: Int) -> String {
