@@ -34,6 +34,9 @@ final class DateTemplate: Sendable {
 
     private init(name: String, pattern: String?, bounds: DateTemplateBounds, weight: Double,
                  value: (PCRERegex) -> Value, source: String) throws(DateTemplateError) {
+        guard !Self.hasMisplacedGlobalFlags(bounds.regex) else {
+            throw DateTemplateError(template: source, reason: "global flags not at the start of the expression")
+        }
         let compiled: PCRERegex
         do {
             compiled = try PCRERegex(PythonRegexTranslation.translate(bounds.regex))
@@ -50,6 +53,43 @@ final class DateTemplate: Sendable {
         self.weight = weight
         self.compiled = compiled
         self.value = value(compiled)
+    }
+
+    /// Python rejects `(?i)`-style flag groups after the leading ones; PCRE2 would take them.
+    private static func hasMisplacedGlobalFlags(_ regex: String) -> Bool {
+        let bytes = Array(regex.utf8)
+        var index = 0
+        var leading = true
+        var inClass = false
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\\") { index += 2; leading = false; continue }
+            if inClass {
+                if byte == UInt8(ascii: "]") { inClass = false }
+                index += 1
+                continue
+            }
+            if byte == UInt8(ascii: "[") {
+                inClass = true
+                leading = false
+                index += 1
+                if index < bytes.count, bytes[index] == UInt8(ascii: "^") { index += 1 }
+                if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1 }
+                continue
+            }
+            if byte == UInt8(ascii: "("), index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "?") {
+                var end = index + 2
+                while end < bytes.count, "aiLmsux".utf8.contains(bytes[end]) { end += 1 }
+                if end > index + 2, end < bytes.count, bytes[end] == UInt8(ascii: ")") {
+                    if !leading { return true }
+                    index = end + 1
+                    continue
+                }
+            }
+            leading = false
+            index += 1
+        }
+        return false
     }
 
     /// A copy with another weight (fail2ban's preferred line-start defaults weigh 100).

@@ -59,9 +59,13 @@ enum DateTemplateCatalog {
         var list = DateTemplateList()
         for line in lines {
             let key = lookupKey(line)
-            if key == "{^LN-BEG}" || key == "{DEFAULT}" {
-                let lineStartOnly = key == "{^LN-BEG}"
-                try list.appendDefaults(defaultsWithLineStartCopies.filter { !lineStartOnly || $0.flags.contains(.lineBegin) })
+            if key == "{DEFAULT}" {
+                // fail2ban 1.0.2's filter for `{DEFAULT}` rejects every template (an operator
+                // precedence slip), so the line adds nothing; alone, it leaves the detector
+                // empty, which then falls back to all defaults.
+                continue
+            } else if key == "{^LN-BEG}" {
+                try list.appendDefaults(defaultsWithLineStartCopies.filter { $0.flags.contains(.lineBegin) })
             } else if key.contains("{DATE}") {
                 var expanded: [DateTemplate] = []
                 for template in defaults {
@@ -74,7 +78,7 @@ enum DateTemplateCatalog {
                 try list.append(template(for: line, key: key), source: line)
             }
         }
-        return list.templates
+        return list.templates.isEmpty ? defaultsWithLineStartCopies : list.templates
     }
 
     /// fail2ban looks a template up by its text, upper-cased when it has no `%` directive.

@@ -56,8 +56,8 @@ struct DateOracleRun {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         var arguments = [DateTestEnvironment.oracleDirectory.appendingPathComponent("date_oracle.py").path, "--now", String(now)]
-        if let logtimezone { arguments += ["--logtimezone", logtimezone] }
-        if let extraPatterns { arguments += ["--extra-patterns", extraPatterns] }
+        if let logtimezone { arguments.append("--logtimezone=" + logtimezone) }
+        if let extraPatterns { arguments.append("--extra-patterns=" + extraPatterns) }
         process.arguments = arguments + paths
         var environment = ProcessInfo.processInfo.environment
         environment["TZ"] = timeZone
