@@ -23,6 +23,9 @@ let package = Package(
         // fail2ban's annotated sample-log suite, as a reusable runner.
         .target(name: "WardenConformance", dependencies: ["WardenFilter", "WardenConfig"]),
 
+        // Channel API and its adapters: memory, file, Unix socket, shared-memory ring.
+        .target(name: "WardenIPC", dependencies: ["CLinux"]),
+
         .executableTarget(
             name: "warden",
             dependencies: [
@@ -34,6 +37,7 @@ let package = Package(
         .testTarget(name: "WardenConfigTests", dependencies: ["WardenConfig"], exclude: ["oracle"]),
         .testTarget(name: "WardenFilterTests", dependencies: ["WardenFilter", "WardenConfig"]),
         .testTarget(name: "WardenConformanceTests", dependencies: ["WardenConformance", "WardenFilter"]),
+        .testTarget(name: "WardenIPCTests", dependencies: ["WardenIPC"]),
         .testTarget(name: "CNftablesTests", dependencies: ["CNftables", "CLinux"]),
     ],
     swiftLanguageModes: [.v6]

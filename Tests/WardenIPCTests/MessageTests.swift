@@ -1,0 +1,101 @@
+import Testing
+@testable import WardenIPC
+
+@Suite struct MessageTests {
+    @Test func framesRoundTripInOrder() throws {
+        var bytes: [UInt8] = []
+        try Array("first line".utf8).withUnsafeBytes { try MessageFrame.append(type: .logLine, payload: $0, to: &bytes) }
+        let decision = BanDecision(jail: "sshd", address: NetworkAddress("192.0.2.7")!, banTime: 600, time: 1_700_000_000_123_456_789)
+        try decision.encoded().withUnsafeBytes { try MessageFrame.append(type: .ban, payload: $0, to: &bytes) }
+        try [UInt8]().withUnsafeBytes { try MessageFrame.append(type: .logLine, payload: $0, to: &bytes) }
+
+        try bytes.withUnsafeBytes { raw in
+            var frames = FrameIterator(raw)
+            let first = try #require(try frames.next())
+            #expect(first.type == .logLine)
+            #expect(String(decoding: first.payload, as: UTF8.self) == "first line")
+            let second = try #require(try frames.next())
+            #expect(second.type == .ban)
+            #expect(try BanDecision(decoding: second.payload) == decision)
+            let third = try #require(try frames.next())
+            #expect(third.payload.isEmpty)
+            #expect(try frames.next() == nil)
+            #expect(try FrameIterator.wholeFrames(in: raw).count == 3)
+        }
+    }
+
+    @Test func decisionsCarryNetworksAndIPv6() throws {
+        for text in ["2001:db8::1", "2001:db8::/32", "198.51.100.0/24", "0.0.0.0/0"] {
+            let address = try #require(NetworkAddress(text))
+            #expect(address.description == text)
+            let decision = BanDecision(jail: "nginx-äöü", address: address, banTime: -1, time: 0)
+            let decoded = try decision.encoded().withUnsafeBytes { try BanDecision(decoding: $0) }
+            #expect(decoded == decision)
+        }
+        #expect(NetworkAddress("192.0.2.1/33") == nil)
+        #expect(NetworkAddress("not an address") == nil)
+        #expect(NetworkAddress("::1/129") == nil)
+    }
+
+    @Test func malformedFramesAreTypedErrors() throws {
+        func firstError(_ bytes: [UInt8]) -> MessageFormatError? {
+            bytes.withUnsafeBytes { raw in
+                var frames = FrameIterator(raw)
+                do {
+                    while try frames.next() != nil {}
+                    return nil
+                } catch { return error as? MessageFormatError }
+            }
+        }
+        #expect(firstError([1, 1, 0]) == .truncatedHeader(available: 3))
+        #expect(firstError([9, 1, 0, 0, 0, 0, 0, 0]) == .unsupportedVersion(9))
+        #expect(firstError([1, 77, 0, 0, 0, 0, 0, 0]) == .unknownType(77))
+        #expect(firstError([1, 1, 0, 0, 5, 0, 0, 0, 65]) == .truncatedPayload(declared: 5, available: 1))
+        #expect(firstError([1, 1, 0, 0, 255, 255, 255, 255]) == .payloadTooLarge(Int(UInt32.max)))
+        // Random garbage never crashes: it decodes or fails with a typed error.
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2000 {
+            let garbage = (0..<Int.random(in: 0..<64, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            _ = firstError(garbage)
+            _ = garbage.withUnsafeBytes { try? BanDecision(decoding: $0) }
+        }
+    }
+
+    @Test func decisionRecordsAreBoundsChecked() throws {
+        let valid = try BanDecision(jail: "sshd", address: NetworkAddress("192.0.2.1")!, banTime: 60, time: 1).encoded()
+        var wrongLength = valid
+        wrongLength[2] = 200
+        var badFamily = valid
+        badFamily[0] = 5
+        var badPrefix = valid
+        badPrefix[1] = 40
+        for record in [Array(valid.prefix(20)), wrongLength, badFamily, badPrefix] {
+            #expect(throws: MessageFormatError.self) { try record.withUnsafeBytes { try BanDecision(decoding: $0) } }
+        }
+        #expect(throws: MessageFormatError.self) {
+            try BanDecision(jail: "", address: NetworkAddress("192.0.2.1")!, banTime: 0, time: 0).encoded()
+        }
+    }
+
+    @Test func configurationParsesJailOptions() throws {
+        let parsed = try ChannelConfiguration(
+            jailOptions: ["ipc": "socket", "ipc.path": "/run/w/ssh", "ipc.readers": "3", "ipc.policy": "drop",
+                          "ipc.mode": "0660", "ipc.group": "0", "ipc.allow": "uid:0, uid:65534 gid:root"],
+            jail: "sshd")
+        #expect(parsed.adapter == .socket)
+        #expect(parsed.path == "/run/w/ssh")
+        #expect(parsed.readers == 3)
+        #expect(parsed.policy == .drop)
+        #expect(parsed.mode == 0o660)
+        #expect(parsed.group == 0)
+        #expect(parsed.allowedUIDs == [0, 65534])
+        #expect(parsed.allowedGIDs == [0])
+        let defaults = try ChannelConfiguration(jailOptions: [:], jail: "sshd")
+        #expect(defaults.adapter == .memory && defaults.policy == .backpressure && defaults.mode == 0o600)
+        #expect(try ChannelConfiguration(jailOptions: ["ipc": "shm", "ipc.overwrite": "true"], jail: "j").policy == .overwrite)
+        for bad in [["ipc": "pipe"], ["ipc.policy": "maybe"], ["ipc.mode": "999"], ["ipc.readers": "0"],
+                    ["ipc.allow": "someone"], ["ipc.policy": "drop", "ipc.overwrite": "yes"]] {
+            #expect(throws: ChannelError.self) { try ChannelConfiguration(jailOptions: bad, jail: "j") }
+        }
+    }
+}
