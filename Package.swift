@@ -25,6 +25,11 @@ let package = Package(
 
         // Channel API and its adapters: memory, file, Unix socket, shared-memory ring.
         .target(name: "WardenIPC", dependencies: ["CLinux"]),
+        // Plain-C client that publishes log lines into a socket channel (no Swift needed).
+        .target(name: "CWardenClient"),
+
+        // Log tailing: inotify/polling, rotation, positions.
+        .target(name: "WardenSource", dependencies: ["CLinux"]),
 
         .executableTarget(
             name: "warden",
@@ -37,7 +42,8 @@ let package = Package(
         .testTarget(name: "WardenConfigTests", dependencies: ["WardenConfig"], exclude: ["oracle"]),
         .testTarget(name: "WardenFilterTests", dependencies: ["WardenFilter", "WardenConfig"]),
         .testTarget(name: "WardenConformanceTests", dependencies: ["WardenConformance", "WardenFilter"]),
-        .testTarget(name: "WardenIPCTests", dependencies: ["WardenIPC"]),
+        .testTarget(name: "WardenIPCTests", dependencies: ["WardenIPC"], exclude: ["CProgram"]),
+        .testTarget(name: "WardenSourceTests", dependencies: ["WardenSource"]),
         .testTarget(name: "CNftablesTests", dependencies: ["CNftables", "CLinux"]),
     ],
     swiftLanguageModes: [.v6]

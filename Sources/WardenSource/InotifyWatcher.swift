@@ -1,0 +1,130 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CLinux
+
+/// Turns inotify events into `LogFileSet` changes. The directories of all patterns are
+/// watched for names appearing and disappearing; each open file is watched for writes
+/// through its descriptor (`/proc/self/fd/N`), so the watch follows the file across
+/// renames and deletes exactly like the descriptor does.
+final class InotifyWatcher: FileWatchRegistry {
+    let descriptor: Int32
+    private let fileSet: LogFileSet
+    private var directories: [Int32: String] = [:]
+    private var files: [Int32: TailedFile] = [:]
+    private var logsOfFiles: [Int32: String] = [:]
+    private let buffer = UnsafeMutableRawPointer.allocate(byteCount: 256 * 1024, alignment: 8)
+    private let diagnostics: @Sendable (String) -> Void
+
+    init(fileSet: LogFileSet, diagnostics: @escaping @Sendable (String) -> Void) throws {
+        descriptor = warden_inotify_init()
+        guard descriptor >= 0 else { throw LogSourceError.system(call: "inotify_init1", reason: systemErrorText()) }
+        self.fileSet = fileSet
+        self.diagnostics = diagnostics
+        fileSet.registry = self
+    }
+
+    deinit {
+        buffer.deallocate()
+        close(descriptor)
+    }
+
+    /// Watches the pattern directories; call before the file set opens its files, so no
+    /// name change between the two is missed.
+    func watchDirectories() {
+        let mask = InotifyMask.create | InotifyMask.movedTo | InotifyMask.movedFrom | InotifyMask.delete | InotifyMask.onlyDirectory
+        for directory in Set(fileSet.patterns.map(\.directory)) {
+            let watch = warden_inotify_add_watch(descriptor, directory, mask)
+            if watch < 0 {
+                diagnostics("warning: cannot watch directory \(directory): \(systemErrorText()); its files are not followed")
+            } else {
+                directories[watch] = directory
+            }
+        }
+    }
+
+    func watch(_ file: TailedFile) {
+        let watch = warden_inotify_add_watch(descriptor, "/proc/self/fd/\(file.descriptor)", InotifyMask.modify)
+        guard watch >= 0 else {
+            diagnostics("warning: cannot watch \(file.path): \(systemErrorText())")
+            return
+        }
+        file.watch = watch
+        files[watch] = file
+    }
+
+    func unwatch(_ file: TailedFile) {
+        guard file.watch >= 0 else { return }
+        warden_inotify_rm_watch(descriptor, file.watch)
+        files[file.watch] = nil
+        file.watch = -1
+    }
+
+    /// Reads all queued events and applies them: names first, in order, then one pump per
+    /// log that had writes.
+    func handleEvents() {
+        var modified: Set<String> = []
+        var movedFrom: [UInt32: String] = [:]
+        var overflowed = false
+        while true {
+            let count = read(descriptor, buffer, 256 * 1024)
+            guard count > 0 else { break }
+            var offset = 0
+            while offset < count {
+                // struct inotify_event: wd, mask, cookie, len, then len bytes of name.
+                let event = buffer + offset
+                let watch = event.loadUnaligned(as: Int32.self)
+                let mask = event.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
+                let cookie = event.loadUnaligned(fromByteOffset: 8, as: UInt32.self)
+                let nameLength = Int(event.loadUnaligned(fromByteOffset: 12, as: UInt32.self))
+                if mask & InotifyMask.overflow != 0 { overflowed = true }
+                if let directory = directories[watch], nameLength > 0 {
+                    let name = String(cString: (event + 16).assumingMemoryBound(to: CChar.self))
+                    let path = directory == "/" ? "/" + name : directory + "/" + name
+                    if mask & InotifyMask.movedFrom != 0 {
+                        movedFrom[cookie] = path
+                        fileSet.pathVanished(path)
+                    } else if mask & InotifyMask.delete != 0 {
+                        fileSet.pathVanished(path)
+                    } else if mask & InotifyMask.movedTo != 0, let oldPath = movedFrom.removeValue(forKey: cookie) {
+                        fileSet.renamedAway(from: oldPath, to: path)
+                        fileSet.pathAppeared(path)
+                    } else {
+                        fileSet.pathAppeared(path)
+                    }
+                } else if let file = files[watch] {
+                    if mask & InotifyMask.ignored != 0 { files[watch] = nil } else { modified.insert(file.path) }
+                }
+                offset += 16 + nameLength
+            }
+        }
+        if overflowed {
+            fileSet.statistics.overflowsCounter.wrappingAdd(1, ordering: .releasing)
+            fileSet.rescan()
+            return
+        }
+        for path in modified { if let log = fileSet.logs[path] { fileSet.pump(log) } }
+    }
+}
+
+public enum LogSourceError: Error, CustomStringConvertible {
+    case system(call: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .system(let call, let reason): "\(call) failed: \(reason)"
+        }
+    }
+}
+
+/// inotify event bits (linux/inotify.h; a stable kernel ABI).
+enum InotifyMask {
+    static let modify: UInt32 = 0x0000_0002
+    static let movedFrom: UInt32 = 0x0000_0040
+    static let movedTo: UInt32 = 0x0000_0080
+    static let create: UInt32 = 0x0000_0100
+    static let delete: UInt32 = 0x0000_0200
+    static let overflow: UInt32 = 0x0000_4000
+    static let ignored: UInt32 = 0x0000_8000
+    static let onlyDirectory: UInt32 = 0x0100_0000
+}

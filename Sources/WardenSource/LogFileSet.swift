@@ -1,0 +1,244 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The files behind one `logpath` name: the one the name refers to now, and the ones
+/// rotated away from it that are still being drained (oldest first).
+final class WatchedLog {
+    let path: String
+    var current: TailedFile?
+    var rotated: [TailedFile] = []
+
+    init(path: String) { self.path = path }
+}
+
+/// Keeps track of a change notifier's watches on files; inotify implements it, the
+/// polling backend needs none.
+protocol FileWatchRegistry: AnyObject {
+    func watch(_ file: TailedFile)
+    func unwatch(_ file: TailedFile)
+}
+
+/// The tailing state machine shared by every backend: which files are open for which
+/// path, where each was read to, and what to do when a name changes. Backends only tell
+/// it what changed (or, when polling, to look at everything); it is used from the
+/// tailer's thread only.
+final class LogFileSet {
+    let configuration: LogTailerConfiguration
+    let statistics: SourceStatistics
+    private let consumer: (LogBatch) -> Void
+    private let diagnostics: @Sendable (String) -> Void
+    weak var registry: FileWatchRegistry?
+    private(set) var logs: [String: WatchedLog] = [:]
+
+    init(
+        configuration: LogTailerConfiguration,
+        statistics: SourceStatistics,
+        diagnostics: @escaping @Sendable (String) -> Void,
+        consumer: @escaping (LogBatch) -> Void
+    ) {
+        self.configuration = configuration
+        self.statistics = statistics
+        self.diagnostics = diagnostics
+        self.consumer = { batch in
+            consumer(batch)
+            statistics.linesCounter.wrappingAdd(batch.count, ordering: .releasing)
+            statistics.batchesCounter.wrappingAdd(1, ordering: .releasing)
+        }
+    }
+
+    var patterns: [LogPathPattern] { configuration.paths.map(LogPathPattern.init) }
+
+    private func pattern(for path: String) -> LogPathPattern? {
+        let candidate = LogPathPattern(path)
+        return patterns.first { $0.directory == candidate.directory && $0.matches(entry: candidate.name) }
+    }
+
+    private func isTracked(_ identity: FileIdentity) -> Bool {
+        logs.values.contains { log in
+            log.current?.identity == identity || log.rotated.contains { $0.identity == identity }
+        }
+    }
+
+    /// Opens `path` for the log named `logPath` (a rotated file keeps its log's name).
+    private func openFile(path: String, for logPath: String? = nil, offset: (stat) -> UInt64) -> TailedFile? {
+        guard let (descriptor, info) = TailedFile.open(path: path) else { return nil }
+        let file = TailedFile(
+            path: logPath ?? path, descriptor: descriptor, identity: FileIdentity(info), offset: offset(info),
+            readSize: configuration.readBufferSize, maxLineLength: configuration.maxLineLength, statistics: statistics
+        )
+        statistics.filesOpenedCounter.wrappingAdd(1, ordering: .releasing)
+        registry?.watch(file)
+        return file
+    }
+
+    // MARK: start
+
+    /// Opens every file the patterns match now, resuming saved positions.
+    func start(saved: [SavedPosition]) {
+        for pattern in patterns {
+            let paths = pattern.existingPaths()
+            if paths.isEmpty {
+                let what = pattern.isGlob ? "no file matches \(pattern.path(of: pattern.name)) yet" : "\(pattern.path(of: pattern.name)) does not exist yet"
+                diagnostics("warning: \(what); waiting for it to appear")
+            }
+            for path in paths { startTailing(path: path, saved: saved.filter { $0.path == path }) }
+        }
+    }
+
+    private func startTailing(path: String, saved: [SavedPosition]) {
+        let log = WatchedLog(path: path)
+        logs[path] = log
+        // Rotated files that were still being drained when warden stopped come first.
+        for position in saved where position.rotated { resumeRotated(position, into: log) }
+        let last = saved.first { !$0.rotated }
+        var rotatedWhileStopped = false
+        log.current = openFile(path: path) { info in
+            let size = UInt64(info.st_size)
+            guard let last else { return configuration.fromStart ? 0 : size }
+            let file = FileIdentity(info)
+            if size >= last.offset, (file == last.file || !last.prefix.isEmpty), prefixMatches(path: path, last) {
+                return last.offset
+            }
+            rotatedWhileStopped = true
+            return 0
+        }
+        if rotatedWhileStopped, let last, log.current?.identity != last.file {
+            resumeRotated(last, into: log)
+        }
+    }
+
+    private func prefixMatches(path: String, _ position: SavedPosition) -> Bool {
+        let expected = position.prefixBytes
+        guard let (descriptor, _) = TailedFile.open(path: path) else { return false }
+        defer { close(descriptor) }
+        var actual = [UInt8](repeating: 0, count: expected.count)
+        let count = expected.isEmpty ? 0 : pread(descriptor, &actual, expected.count, 0)
+        return count == expected.count && actual == expected
+    }
+
+    /// Finds a file that was rotated away while warden was stopped (by its inode, in the
+    /// log's directory) and drains it from where it was read to.
+    private func resumeRotated(_ position: SavedPosition, into log: WatchedLog) {
+        let directory = LogPathPattern(position.path).directory
+        guard let found = findEntry(in: directory, identity: position.file), prefixMatches(path: found, position) else {
+            diagnostics("warning: \(position.path) was rotated while warden was stopped and its old file (\(position.file)) is gone; lines written to it after \(position.offset) are lost")
+            return
+        }
+        if let file = openFile(path: found, for: position.path, offset: { _ in position.offset }) {
+            log.rotated.append(file)
+        }
+    }
+
+    // MARK: changes
+
+    /// A name that may match a pattern was created or moved into a watched directory.
+    func pathAppeared(_ path: String) {
+        guard pattern(for: path) != nil, let info = fileStatus(path: path), isRegularFile(info) else { return }
+        let identity = FileIdentity(info)
+        let log = logs[path] ?? { let log = WatchedLog(path: path); logs[path] = log; return log }()
+        if let current = log.current {
+            guard current.identity != identity else { return }
+            log.current = nil
+            retire(current, from: log)
+        }
+        // A file this set already drains (renamed back, or a glob that matches rotated
+        // names) keeps its one reader.
+        guard !isTracked(identity) else { return }
+        log.current = openFile(path: path) { _ in 0 }
+        pump(log)
+    }
+
+    /// The name no longer refers to the current file (deleted or renamed away).
+    func pathVanished(_ path: String) {
+        guard let log = logs[path], let current = log.current else { return }
+        if let info = fileStatus(path: path), FileIdentity(info) == current.identity { return }
+        log.current = nil
+        retire(current, from: log)
+    }
+
+    /// A file renamed from a watched name to `newPath`: if it was never opened (it lived
+    /// and was rotated between two looks), open it now under its new name and drain it
+    /// from the start, so its lines are not lost.
+    func renamedAway(from oldPath: String, to newPath: String) {
+        guard let log = logs[oldPath], let info = fileStatus(path: newPath), isRegularFile(info) else { return }
+        guard !isTracked(FileIdentity(info)) else { return }
+        if let file = openFile(path: newPath, for: oldPath, offset: { _ in 0 }) {
+            log.rotated.append(file)
+            statistics.rotationsCounter.wrappingAdd(1, ordering: .releasing)
+            pump(log)
+        }
+    }
+
+    private func retire(_ file: TailedFile, from log: WatchedLog) {
+        statistics.rotationsCounter.wrappingAdd(1, ordering: .releasing)
+        log.rotated.append(file)
+    }
+
+    /// Reads everything new for one log, in write order for a single writer: rotated
+    /// files are re-read after each read of the current file and before its lines are
+    /// delivered, so a late write to the old file is never delivered after a newer line
+    /// from the new one.
+    func pump(_ log: WatchedLog) {
+        if let current = log.current, !current.isUnchangedBeforeOffset() {
+            diagnostics("\(log.path) was truncated or rewritten in place; reading it from the start")
+            statistics.truncationsCounter.wrappingAdd(1, ordering: .releasing)
+            current.restartFromBeginning()
+        }
+        guard !log.rotated.isEmpty else {
+            log.current?.drain(to: consumer)
+            return
+        }
+        while true {
+            let count = log.current?.fill() ?? 0
+            for file in log.rotated { file.drain(to: consumer) }
+            guard count > 0, let current = log.current else { break }
+            current.deliver(to: consumer)
+        }
+    }
+
+    func pumpAll() {
+        for log in logs.values { pump(log) }
+    }
+
+    /// Looks at every pattern and path afresh: the whole of the polling backend, and
+    /// inotify's answer to a queue overflow.
+    func rescan() {
+        for pattern in patterns {
+            for path in pattern.existingPaths() where logs[path]?.current == nil || fileStatus(path: path).map(FileIdentity.init) != logs[path]?.current?.identity {
+                pathVanished(path)
+                pathAppeared(path)
+            }
+        }
+        for log in logs.values where log.current != nil && fileStatus(path: log.path) == nil {
+            pathVanished(log.path)
+        }
+        pumpAll()
+    }
+
+    /// Lets go of rotated files nobody has written to for the drain grace period.
+    func releaseQuietRotatedFiles(now: UInt64) {
+        let grace = configuration.drainGraceNanoseconds
+        for log in logs.values where !log.rotated.isEmpty {
+            pump(log)
+            log.rotated.removeAll { file in
+                guard now >= file.lastActivity + grace else { return false }
+                registry?.unwatch(file)
+                statistics.filesReleasedCounter.wrappingAdd(1, ordering: .releasing)
+                return true
+            }
+        }
+    }
+
+    var hasRotatedFiles: Bool { logs.values.contains { !$0.rotated.isEmpty } }
+
+    func positions() -> [SavedPosition] {
+        logs.values.sorted { $0.path < $1.path }.flatMap { log in
+            var files = log.rotated.map { ($0, true) }
+            if let current = log.current { files.append((current, false)) }
+            return files.map { file, rotated in
+                SavedPosition(path: log.path, file: file.identity, offset: file.committedOffset, prefix: SavedPosition.hex(file.prefix), rotated: rotated)
+            }
+        }
+    }
+}
