@@ -80,7 +80,8 @@ struct LocalTimeConverter {
     /// The local date of `now` and its naive seconds (fraction dropped: it cannot change
     /// a comparison with a whole-second date).
     mutating func localNow(_ now: Double) -> (year: Int, month: Int, day: Int, naive: Int) {
-        let second = Int(now.rounded(.down))
+        // A "now" outside years 1...9999 (or NaN) is clamped rather than trapping.
+        let second = now.isNaN ? 0 : Int(min(max(now, -62_135_596_800), 253_402_300_799).rounded(.down))
         if second != nowSecond {
             nowSecond = second
             var time = time_t(second)
