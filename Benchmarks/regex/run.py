@@ -4,8 +4,8 @@
 Generates (or reuses) a deterministic sshd auth log, then runs on that file:
   1. fail2ban-regex with the stock sshd filter (`-r -o row`: raw ids, one row
      with id and epoch time per failure, no DNS),
-  2. `warden regex --json --config CONFIG LOG FILTER` (one JSON object per
-     failure, then a summary object),
+  2. `warden regex --json --raw --config CONFIG LOG FILTER` (one JSON object
+     per failure, then a summary object; --raw keeps ids as written, like -r),
   3. a C baseline that runs the filter's expanded PCRE2 patterns over every
      line with pcre2_jit_match (patterns from `warden regex --print-regexes`),
 checks that fail2ban and warden found the same failures (same ids and times, in
@@ -35,6 +35,7 @@ sys.path.insert(0, HERE)
 import sshd_log  # noqa: E402  (sibling module)
 
 SECTION = "## warden regex vs fail2ban-regex"
+START_LOAD = os.getloadavg()[0]  # other work on the machine skews wall-clock times
 FAIL2BAN_REGEX = ["/usr/bin/python3", "/usr/bin/fail2ban-regex"]
 
 
@@ -106,6 +107,11 @@ def compare(reference, candidate):
     return None
 
 
+def scratch_file(workdir, name):
+    """A per-process output path: concurrent runs must not truncate each other's files."""
+    return os.path.join(workdir, "%d-%s" % (os.getpid(), name))
+
+
 # -- tools ---------------------------------------------------------------------
 
 def find_warden(path):
@@ -127,7 +133,7 @@ def find_warden(path):
 
 
 def build_baseline(workdir):
-    binary = os.path.join(workdir, "pcre2_loop")
+    binary = scratch_file(workdir, "pcre2_loop")
     flags = subprocess.run(["pkg-config", "--cflags", "--libs", "libpcre2-8"],
                            capture_output=True, text=True)
     if flags.returncode != 0:
@@ -139,16 +145,16 @@ def build_baseline(workdir):
     return binary
 
 
-def baseline_patterns(warden, args, workdir):
+def baseline_patterns(warden, args, log, workdir):
     """(path, description): warden's expanded patterns, or the hand-written sample set."""
     if args.patterns:
         return args.patterns, "patterns from %s" % os.path.relpath(args.patterns, REPO)
     reason = "warden binary not available"
     if warden:
-        proc = subprocess.run([warden, "regex", "--print-regexes", "--config", args.config, args.filter],
+        proc = subprocess.run([warden, "regex", "--print-regexes", "--config", args.config, log, args.filter],
                               capture_output=True, text=True)
         if proc.returncode == 0 and proc.stdout.strip():
-            path = os.path.join(workdir, "%s.pcre" % args.filter)
+            path = scratch_file(workdir, "%s.pcre" % args.filter)
             with open(path, "w", encoding="utf-8") as f:
                 f.write(proc.stdout)
             return path, "`warden regex --print-regexes %s` (%d patterns)" % (
@@ -175,7 +181,7 @@ def machine():
         with open("/etc/debian_version") as f:
             debian = "Debian " + f.read().strip() + ", "
     return "%s, %d cores, %sLinux %s, load average %.2f at start" % (
-        model, os.cpu_count() or 0, debian, platform.release(), os.getloadavg()[0])
+        model, os.cpu_count() or 0, debian, platform.release(), START_LOAD)
 
 
 def version_of(argv):
@@ -218,10 +224,16 @@ def render(results, args, log_info, agreement):
     else:
         ratio = "No ratio: warden regex was not measured."
     command = "/usr/bin/python3 Benchmarks/regex/run.py --lines %d --seed %d --warden-runs %d --fail2ban-runs %d --baseline-runs %d" % (
-        args.lines, args.seed, args.warden_runs, args.fail2ban_runs, args.baseline_runs)
-    return "\n".join([
+        args.lines, args.seed, args.warden_runs, args.fail2ban_runs, args.baseline_runs) + (
+        " --warden %s" % os.path.relpath(args.warden, REPO) if args.warden else "")
+    load = max(START_LOAD, os.getloadavg()[0])
+    busy = ("**The machine was busy (load %.1f on %d cores): these numbers are noisy; rerun on an idle "
+            "machine before quoting them.**" % (load, os.cpu_count() or 0)) if load > (os.cpu_count() or 1) else ""
+    parts = [
         SECTION,
         "",
+        busy or None,
+        "" if busy else None,
         "Measured %s on %s; warden at commit %s; %s; %s." % (
             datetime.date.today().isoformat(), machine(), git_commit(),
             version_of(FAIL2BAN_REGEX + ["--version"]), version_of(["/usr/bin/python3", "--version"])),
@@ -248,7 +260,8 @@ def render(results, args, log_info, agreement):
         "pattern on every full line with no prefilter and no date handling; it "
         "is a reference for raw regex cost, not a filter.",
         "",
-    ])
+    ]
+    return "\n".join(part for part in parts if part is not None)
 
 
 def update_doc(path, section):
@@ -294,7 +307,10 @@ def main():
     log = args.log or os.path.join(args.workdir, "sshd-%d-seed%d.log" % (args.lines, args.seed))
     if not args.log and not os.path.exists(log):
         print("generating %s ..." % log, flush=True)
-        sshd_log.write(log, args.lines, args.seed)
+        # Another run may share the work directory: publish the log atomically.
+        partial = "%s.%d.tmp" % (log, os.getpid())
+        sshd_log.write(partial, args.lines, args.seed)
+        os.replace(partial, log)
     with open(log, "rb") as f:
         lines = sum(1 for _ in f)
     with open(log, encoding="utf-8", errors="replace") as f:
@@ -306,7 +322,7 @@ def main():
     results, fail2ban_failures, warden_failures = [], None, None
 
     if "fail2ban" not in args.skip:
-        out = os.path.join(args.workdir, "fail2ban.out")
+        out = scratch_file(args.workdir, "fail2ban.out")
         entry = {"key": "fail2ban", "name": "fail2ban-regex (Python %s)" % platform.python_version(), "note": ""}
         try:
             entry["seconds"] = timed_runs(FAIL2BAN_REGEX + ["-r", "-o", "row", log, filter_path],
@@ -331,10 +347,10 @@ def main():
         warden = args.warden or os.path.join(REPO, ".build", "release", "warden")
 
     if "warden" not in args.skip and warden:
-        out = os.path.join(args.workdir, "warden.out")
+        out = scratch_file(args.workdir, "warden.out")
         entry = {"key": "warden", "name": "warden regex", "note": ""}
         try:
-            entry["seconds"] = timed_runs([warden, "regex", "--json", "--config", args.config, log, args.filter],
+            entry["seconds"] = timed_runs([warden, "regex", "--json", "--raw", "--config", args.config, log, args.filter],
                                           args.warden_runs, out)
             warden_failures, summary = parse_warden_json(out)
             entry["note"] = "%d failures" % len(warden_failures)
@@ -349,12 +365,12 @@ def main():
         entry = {"key": "baseline", "name": "PCRE2 JIT loop (C)", "note": ""}
         try:
             binary = build_baseline(args.workdir)
-            patterns, origin = baseline_patterns(warden, args, args.workdir)
-            out = os.path.join(args.workdir, "baseline.out")
+            patterns, origin = baseline_patterns(warden, args, log, args.workdir)
+            out = scratch_file(args.workdir, "baseline.out")
             entry["seconds"] = timed_runs([binary, patterns, log], args.baseline_runs, out)
             with open(out) as f:
                 report = json.load(f)
-            entry["note"] = "%s; match loop alone %s lines/s" % (
+            entry["note"] = "%s; match loop alone (last run) %s lines/s" % (
                 origin, "{:,.0f}".format(report["lines"] / report["seconds"]) if report["seconds"] else "?")
         except (ToolError, ValueError, KeyError) as e:
             entry["error"] = str(e)
@@ -368,6 +384,10 @@ def main():
     else:
         agreement = "not checked (needs both fail2ban-regex and warden regex)"
     print("agreement: " + agreement)
+
+    for name in os.listdir(args.workdir):
+        if name.startswith("%d-" % os.getpid()):
+            os.remove(os.path.join(args.workdir, name))
 
     section = render(results, args, log_info, agreement)
     if args.no_doc:
