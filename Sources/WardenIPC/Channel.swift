@@ -97,7 +97,7 @@ public enum Channel {
         switch configuration.adapter {
         case .memory: return MemoryChannel.named(configuration.path, configuration: configuration).makeWriter()
         case .file: throw ChannelError.unsupported("ipc = file lands next")
-        case .socket: throw ChannelError.unsupported("ipc = socket lands next")
+        case .socket: return try SocketChannelWriter(configuration)
         case .shm:
             // Wired by the shm adapter (Sources/WardenIPC/Shm*.swift).
             throw ChannelError.unsupported("ipc = shm is not available yet")
@@ -110,7 +110,7 @@ public enum Channel {
         switch configuration.adapter {
         case .memory: return MemoryChannel.named(configuration.path, configuration: configuration).makeReader()
         case .file: throw ChannelError.unsupported("ipc = file lands next")
-        case .socket: throw ChannelError.unsupported("ipc = socket lands next")
+        case .socket: return try SocketChannelReader(configuration, name: name)
         case .shm:
             // Wired by the shm adapter (Sources/WardenIPC/Shm*.swift).
             throw ChannelError.unsupported("ipc = shm is not available yet")
