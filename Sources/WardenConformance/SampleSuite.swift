@@ -45,7 +45,10 @@ public struct SampleSuite {
     /// The tests to run: (test name, filter reference for the loader).
     public func tests() -> [(name: String, reference: String, configDirectory: String)] {
         var result: [(String, String, String)] = []
-        for file in SampleFiles.list(SampleFiles.join(configDirectory, "filter.d")) where file.hasSuffix(".conf") && !file.hasSuffix("common.conf") && !file.hasPrefix(".") {
+        // fail2ban keeps filters in filter.d/, warden's own configuration in filters/.
+        let fail2banLayout = SampleFiles.join(configDirectory, "filter.d")
+        let filterDirectory = SampleFiles.directory(fail2banLayout) != nil ? fail2banLayout : SampleFiles.join(configDirectory, "filters")
+        for file in SampleFiles.list(filterDirectory) where file.hasSuffix(".conf") && !file.hasSuffix("common.conf") && !file.hasPrefix(".") {
             let name = String(file.dropLast(5))
             result.append((name, name, configDirectory))
         }
