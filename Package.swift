@@ -8,6 +8,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", exact: "0.2.0"),
     ],
     targets: [
         // System libraries: module maps only.
@@ -34,8 +35,9 @@ let package = Package(
         .executableTarget(
             name: "warden",
             dependencies: [
-                "WardenConfig", "WardenFilter", "WardenConformance",
+                "WardenConfig", "WardenFilter", "WardenConformance", "WardenIPC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),
 

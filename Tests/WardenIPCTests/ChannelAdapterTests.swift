@@ -5,7 +5,7 @@ import Testing
 
 /// The same behaviour, checked for every adapter this suite owns (shm has its own suite).
 @Suite struct ChannelAdapterTests {
-    static let adapters: [ChannelConfiguration.Adapter] = [.memory, .socket]
+    static let adapters: [ChannelConfiguration.Adapter] = [.memory, .socket, .file]
 
     @Test(arguments: adapters)
     func everyReaderSeesEveryMessageInWriterOrder(adapter: ChannelConfiguration.Adapter) throws {
