@@ -81,6 +81,7 @@ final class InotifyWatcher: FileWatchRegistry {
                 if let directory = directories[watch], nameLength > 0 {
                     let name = String(cString: (event + 16).assumingMemoryBound(to: CChar.self))
                     let path = directory == "/" ? "/" + name : directory + "/" + name
+                    defer { modified.insert(path) }
                     if mask & InotifyMask.movedFrom != 0 {
                         movedFrom[cookie] = path
                         fileSet.pathVanished(path)
@@ -88,6 +89,7 @@ final class InotifyWatcher: FileWatchRegistry {
                         fileSet.pathVanished(path)
                     } else if mask & InotifyMask.movedTo != 0, let oldPath = movedFrom.removeValue(forKey: cookie) {
                         fileSet.renamedAway(from: oldPath, to: path)
+                        modified.insert(oldPath)
                         fileSet.pathAppeared(path)
                     } else {
                         fileSet.pathAppeared(path)

@@ -133,6 +133,9 @@ final class LogFileSet {
     // MARK: changes
 
     /// A name that may match a pattern was created or moved into a watched directory.
+    /// Like the other name changes, this only opens and retires files; the caller pumps
+    /// once all changes it knows of are applied, so a file learned of late (renamed away
+    /// before it was seen) is still read before its successor.
     func pathAppeared(_ path: String) {
         guard pattern(for: path) != nil, let info = fileStatus(path: path), isRegularFile(info) else { return }
         let identity = FileIdentity(info)
@@ -146,7 +149,6 @@ final class LogFileSet {
         // names) keeps its one reader.
         guard !isTracked(identity) else { return }
         log.current = openFile(path: path) { _ in 0 }
-        pump(log)
     }
 
     /// The name no longer refers to the current file (deleted or renamed away).
@@ -166,7 +168,6 @@ final class LogFileSet {
         if let file = openFile(path: newPath, for: oldPath, offset: { _ in 0 }) {
             log.rotated.append(file)
             statistics.rotationsCounter.wrappingAdd(1, ordering: .releasing)
-            pump(log)
         }
     }
 
@@ -180,21 +181,25 @@ final class LogFileSet {
     /// delivered, so a late write to the old file is never delivered after a newer line
     /// from the new one.
     func pump(_ log: WatchedLog) {
-        if let current = log.current, !current.isUnchangedBeforeOffset() {
-            diagnostics("\(log.path) was truncated or rewritten in place; reading it from the start")
-            statistics.truncationsCounter.wrappingAdd(1, ordering: .releasing)
-            current.restartFromBeginning()
-        }
-        guard !log.rotated.isEmpty else {
-            log.current?.drain(to: consumer)
-            return
-        }
         while true {
+            if let current = log.current { restartIfRewritten(current, of: log) }
             let count = log.current?.fill() ?? 0
             for file in log.rotated { file.drain(to: consumer) }
             guard count > 0, let current = log.current else { break }
+            // Checked again after the read: a truncate and regrow between the first check
+            // and the read would otherwise deliver bytes from the middle of the new file.
+            if restartIfRewritten(current, of: log) { continue }
             current.deliver(to: consumer)
         }
+    }
+
+    @discardableResult
+    private func restartIfRewritten(_ file: TailedFile, of log: WatchedLog) -> Bool {
+        guard !file.isUnchangedBeforeOffset() else { return false }
+        diagnostics("\(log.path) was truncated or rewritten in place; reading it from the start")
+        statistics.truncationsCounter.wrappingAdd(1, ordering: .releasing)
+        file.restartFromBeginning()
+        return true
     }
 
     func pumpAll() {
