@@ -35,7 +35,7 @@ let package = Package(
         .executableTarget(
             name: "warden",
             dependencies: [
-                "WardenConfig", "WardenFilter", "WardenConformance", "WardenIPC",
+                "WardenSource", "WardenConfig", "WardenFilter", "WardenConformance", "WardenIPC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]

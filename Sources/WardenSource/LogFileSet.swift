@@ -132,6 +132,13 @@ final class LogFileSet {
 
     // MARK: changes
 
+    private func watchedLog(_ path: String) -> WatchedLog {
+        if let log = logs[path] { return log }
+        let log = WatchedLog(path: path)
+        logs[path] = log
+        return log
+    }
+
     /// A name that may match a pattern was created or moved into a watched directory.
     /// Like the other name changes, this only opens and retires files; the caller pumps
     /// once all changes it knows of are applied, so a file learned of late (renamed away
@@ -139,7 +146,7 @@ final class LogFileSet {
     func pathAppeared(_ path: String) {
         guard pattern(for: path) != nil, let info = fileStatus(path: path), isRegularFile(info) else { return }
         let identity = FileIdentity(info)
-        let log = logs[path] ?? { let log = WatchedLog(path: path); logs[path] = log; return log }()
+        let log = watchedLog(path)
         if let current = log.current {
             guard current.identity != identity else { return }
             log.current = nil
@@ -163,8 +170,9 @@ final class LogFileSet {
     /// and was rotated between two looks), open it now under its new name and drain it
     /// from the start, so its lines are not lost.
     func renamedAway(from oldPath: String, to newPath: String) {
-        guard let log = logs[oldPath], let info = fileStatus(path: newPath), isRegularFile(info) else { return }
+        guard pattern(for: oldPath) != nil, let info = fileStatus(path: newPath), isRegularFile(info) else { return }
         guard !isTracked(FileIdentity(info)) else { return }
+        let log = watchedLog(oldPath)
         if let file = openFile(path: newPath, for: oldPath, offset: { _ in 0 }) {
             log.rotated.append(file)
             statistics.rotationsCounter.wrappingAdd(1, ordering: .releasing)
