@@ -14,6 +14,7 @@ let package = Package(
         // System libraries: module maps only.
         .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
         .systemLibrary(name: "CNftables", pkgConfig: "libnftables", providers: [.apt(["libnftables-dev"])]),
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         // Thin wrappers for Linux calls Swift cannot import (macros, _GNU_SOURCE, variadics).
         .target(name: "CLinux"),
 
@@ -29,8 +30,15 @@ let package = Package(
         // Plain-C client that publishes log lines into a socket channel (no Swift needed).
         .target(name: "CWardenClient"),
 
-        // Log tailing: inotify/polling, rotation, positions.
-        .target(name: "WardenSource", dependencies: ["CLinux"]),
+        // Log tailing: inotify/polling, rotation, positions; the systemd journal.
+        .target(name: "WardenSource", dependencies: ["CLinux", "CSystemd"]),
+
+        // SQLite (system libsqlite3) for the ban store.
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // Jail configuration, failure counting, ignore lists, ban-time increments.
+        .target(name: "WardenJail", dependencies: ["WardenConfig", "WardenIPC"]),
+        // Persistence of bans and log positions; fail2ban database import.
+        .target(name: "WardenStore", dependencies: ["CSQLite"]),
 
         .executableTarget(
             name: "warden",
@@ -47,6 +55,10 @@ let package = Package(
         .testTarget(name: "WardenIPCTests", dependencies: ["WardenIPC"], exclude: ["CProgram"]),
         .testTarget(name: "WardenSourceTests", dependencies: ["WardenSource"]),
         .testTarget(name: "CNftablesTests", dependencies: ["CNftables", "CLinux"]),
+        .testTarget(name: "WardenJailTests", dependencies: ["WardenJail", "WardenConfig", "WardenIPC"]),
+        .testTarget(name: "WardenStoreTests", dependencies: ["WardenStore"]),
+        // Runs the `warden` binary `swift test` builds next to it, against fail2ban-regex.
+        .testTarget(name: "WardenCLITests", exclude: ["UnseenLogs"]),
     ],
     swiftLanguageModes: [.v6]
 )
