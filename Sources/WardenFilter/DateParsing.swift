@@ -206,6 +206,17 @@ enum PythonNumber {
     static let limit = Int(Int32.max)
 
     static func int(_ text: UnsafeBufferPointer<UInt8>) -> Int? {
+        // Fast path: the plain digits every default template captures.
+        if text.count > 0 && text.count <= 9 {
+            var value = 0
+            var plain = true
+            for byte in text {
+                let digit = byte &- UInt8(ascii: "0")
+                if digit > 9 { plain = false; break }
+                value = value * 10 + Int(digit)
+            }
+            if plain { return value }
+        }
         var start = 0, end = text.count
         while start < end && isSpace(text[start]) { start += 1 }
         while end > start && isSpace(text[end - 1]) { end -= 1 }
@@ -236,31 +247,40 @@ enum PythonNumber {
 }
 
 /// English (C locale) month and weekday names, compared ASCII case-insensitively like
-/// Python's `val.lower()` lookup.
+/// Python's `val.lower()` lookup. Names are matched by their first three letters packed
+/// into an integer, then, for full names, by the rest.
 enum EnglishNames {
     private static let months = ["january", "february", "march", "april", "may", "june", "july", "august",
                                  "september", "october", "november", "december"].map { Array($0.utf8) }
     private static let weekdays = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
         .map { Array($0.utf8) }
+    private static let monthKeys = months.map(key)
+    private static let weekdayKeys = weekdays.map(key)
 
     /// 1...12, or nil.
     static func month(_ text: UnsafeBufferPointer<UInt8>, full: Bool) -> Int? {
-        find(text, in: months, full: full).map { $0 + 1 }
+        find(text, names: months, keys: monthKeys, full: full).map { $0 + 1 }
     }
 
     /// Monday = 0 ... Sunday = 6, or nil.
     static func weekday(_ text: UnsafeBufferPointer<UInt8>, full: Bool) -> Int? {
-        find(text, in: weekdays, full: full)
+        find(text, names: weekdays, keys: weekdayKeys, full: full)
     }
 
-    private static func find(_ text: UnsafeBufferPointer<UInt8>, in names: [[UInt8]], full: Bool) -> Int? {
-        names.firstIndex { name in
-            let expected = full ? name[...] : name[0..<3]
-            guard expected.count == text.count else { return false }
-            return zip(expected, text).allSatisfy { expectedByte, byte in
-                (byte | 0x20) == expectedByte
-            }
-        }
+    private static func key(_ name: [UInt8]) -> UInt32 { UInt32(name[0]) << 16 | UInt32(name[1]) << 8 | UInt32(name[2]) }
+
+    private static func find(_ text: UnsafeBufferPointer<UInt8>, names: [[UInt8]], keys: [UInt32], full: Bool) -> Int? {
+        guard text.count >= 3, full || text.count == 3 else { return nil }
+        let lowered = UInt32(text[0] | 0x20) << 16 | UInt32(text[1] | 0x20) << 8 | UInt32(text[2] | 0x20)
+        // `| 0x20` maps only letters onto letters, so a key hit means the same letters.
+        guard let index = keys.firstIndex(of: lowered),
+              [text[0], text[1], text[2]].allSatisfy({ ($0 | 0x20) >= 0x61 && ($0 | 0x20) <= 0x7A })
+        else { return nil }
+        guard full else { return index }
+        let name = names[index]
+        guard name.count == text.count else { return nil }
+        for position in 3..<text.count where text[position] | 0x20 != name[position] { return nil }
+        return index
     }
 }
 

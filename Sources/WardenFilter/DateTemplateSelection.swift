@@ -77,10 +77,10 @@ struct DateTemplateSelection {
                 winner = search(slot, in: line, window: 0..<line.count, data: data)
                 skipSlot = slot
             }
-            if let hit = winner {
-                let distance = text.scalarIndex(ofByte: hit.start), end = text.scalarIndex(ofByte: hit.end)
-                let samePlace = distance == lastPosition.distance && end == lastEnd.position
-                if !(order.count == 1 || order[slot].anchored || samePlace) {
+            if let hit = winner, order.count > 1, !order[slot].anchored {
+                let distance = text.scalarIndex(ofByte: hit.start)
+                let samePlace = distance == lastPosition.distance && text.scalarIndex(ofByte: hit.end) == lastEnd.position
+                if !samePlace {
                     reserve = (hit, distance)
                     winner = nil
                 }
@@ -188,9 +188,10 @@ struct ScalarText {
     @inline(__always) private static func isContinuation(_ byte: UInt8) -> Bool { byte & 0xC0 == 0x80 }
 
     func scalarIndex(ofByte offset: Int) -> Int {
-        var count = 0
-        for index in 0..<min(offset, bytes.count) where !Self.isContinuation(bytes[index]) { count += 1 }
-        return count
+        let end = min(offset, bytes.count)
+        var continuations = 0
+        for index in 0..<end where bytes[index] & 0xC0 == 0x80 { continuations += 1 }
+        return end - continuations
     }
 
     /// Byte offset of scalar `index`, or nil when the line has fewer scalars.
