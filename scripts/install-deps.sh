@@ -11,6 +11,7 @@ packages=(
     iproute2          # ip netns / veth for firewall tests
     pkg-config        # SwiftPM finds the system libraries through it
     python3           # runs fail2ban as the test oracle
+    libsqlite3-dev    # SQLite for the ban store (WardenStore)
 )
 
 missing=()

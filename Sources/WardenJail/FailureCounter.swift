@@ -1,0 +1,132 @@
+/// Counts failures per id for one jail with fail2ban's `FailManager` semantics.
+///
+/// This is not a sliding window. Each id keeps a retry count, the time of its first
+/// counted failure and of its last one. When a failure arrives at `t` later than the
+/// last one and the first lies more than `findTime` before `t`, the retry count is
+/// rescaled to the rate seen so far — `round(retry / (t - first) * findTime)`, Python's
+/// round half to even — and the first time moves to `t - findTime`. The id is banned as
+/// soon as its retry count reaches `maxRetry`; the ban starts at its last failure time.
+/// `purge(now:)` drops ids whose last failure is `findTime` old.
+///
+/// Memory is bounded twice: at most `maxMatches` lines are kept per id (fail2ban's
+/// memory growth in #2843/#2900 came from unbounded matches), and at most `maxTrackedIDs`
+/// ids are tracked — past that the ids with the oldest last failure are evicted, and
+/// counted, in batches of an eighth so that a flood of new ids costs O(log n) each.
+///
+/// Not thread-safe: one matcher thread owns a jail's counter.
+public struct FailureCounter<ID: Hashable & Sendable>: Sendable {
+    public struct Configuration: Sendable, Equatable {
+        public var maxRetry: Int
+        public var findTime: Double
+        /// Lines kept per id; 0 keeps none.
+        public var maxMatches: Int
+        public var maxTrackedIDs: Int
+
+        public init(maxRetry: Int = 5, findTime: Double = 600, maxMatches: Int? = nil, maxTrackedIDs: Int = 1 << 20) {
+            self.maxRetry = maxRetry
+            self.findTime = findTime
+            self.maxMatches = maxMatches ?? maxRetry
+            self.maxTrackedIDs = max(1, maxTrackedIDs)
+        }
+
+        public init(_ jail: JailDefinition, maxTrackedIDs: Int = 1 << 20) {
+            self.init(maxRetry: jail.maxRetry, findTime: jail.findTime, maxMatches: jail.maxMatches,
+                      maxTrackedIDs: maxTrackedIDs)
+        }
+    }
+
+    /// What is known about one id that has failed but is not banned.
+    public struct Record: Sendable, Equatable {
+        /// fail2ban's retry: the count compared with maxretry (rescaled over time).
+        public var retry: Int
+        /// Failures seen in total (never rescaled; fail2ban's `failures`).
+        public var failures: Int
+        public var firstTime: Double
+        /// Time of the last failure, which is also when a ban starts.
+        public var lastTime: Double
+        public var matches: [String]
+    }
+
+    /// An id that reached maxretry, removed from the counter.
+    public struct Ban: Sendable, Equatable {
+        public var id: ID
+        public var record: Record
+        /// When the ban starts: the time of the last failure.
+        public var time: Double { record.lastTime }
+    }
+
+    public var configuration: Configuration
+    private var records: [ID: Record] = [:]
+    /// Failures added since creation (fail2ban's "Total failed").
+    public private(set) var totalFailures = 0
+    /// Ids dropped because `maxTrackedIDs` was reached.
+    public private(set) var evictions = 0
+
+    public init(_ configuration: Configuration) {
+        self.configuration = configuration
+    }
+
+    /// Ids currently tracked (fail2ban's "Currently failed").
+    public var count: Int { records.count }
+
+    public func record(for id: ID) -> Record? { records[id] }
+
+    /// Counts a failure of `id` at `time` (epoch seconds) carrying `matches` (the log
+    /// lines). `count` adds more than one retry at once, as fail2ban's observer does for
+    /// known offenders. Returns the ban when the id reached maxretry.
+    @discardableResult
+    public mutating func add(id: ID, time: Double, matches: [String] = [], count: Int = 1) -> Ban? {
+        totalFailures += 1
+        if var record = records[id] {
+            if time > record.lastTime {
+                if record.firstTime < time - configuration.findTime {
+                    let rate = Double(record.retry) / (time - record.firstTime) * configuration.findTime
+                    record.retry = Int(rate.rounded(.toNearestOrEven))
+                    record.firstTime = time - configuration.findTime
+                }
+                record.lastTime = time
+            }
+            record.retry += count
+            record.failures += 1
+            if configuration.maxMatches > 0 {
+                record.matches.append(contentsOf: matches)
+                if record.matches.count > configuration.maxMatches {
+                    record.matches.removeFirst(record.matches.count - configuration.maxMatches)
+                }
+            } else {
+                record.matches = []
+            }
+            return settle(id, record)
+        }
+        if records.count >= configuration.maxTrackedIDs { evictOldest() }
+        let record = Record(retry: max(1, count), failures: 1, firstTime: time, lastTime: time, matches: matches)
+        return settle(id, record)
+    }
+
+    private mutating func settle(_ id: ID, _ record: Record) -> Ban? {
+        if record.retry >= configuration.maxRetry {
+            records[id] = nil
+            return Ban(id: id, record: record)
+        }
+        records[id] = record
+        return nil
+    }
+
+    /// Forgets ids whose last failure is at or before `now - findTime`.
+    public mutating func purge(now: Double) {
+        let limit = now - configuration.findTime
+        records = records.filter { $0.value.lastTime > limit }
+    }
+
+    /// Forgets one id (after a manual ban or unban).
+    public mutating func remove(_ id: ID) {
+        records[id] = nil
+    }
+
+    private mutating func evictOldest() {
+        let excess = max(1, configuration.maxTrackedIDs / 8)
+        let oldest = records.sorted { $0.value.lastTime < $1.value.lastTime }.prefix(excess)
+        for (id, _) in oldest { records[id] = nil }
+        evictions += oldest.count
+    }
+}

@@ -1,0 +1,131 @@
+import CSQLite
+
+/// An SQLite error with the library's message and the statement that failed.
+public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var code: Int32
+    public var message: String
+
+    public init(code: Int32, message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "sqlite error \(code): \(message)" }
+}
+
+/// One SQLite connection and the few operations the store needs: run SQL, prepare,
+/// bind, step. Not thread-safe: unchecked Sendable because `BanStore` only touches it
+/// (and its statements) while holding its mutex.
+final class SQLiteConnection: @unchecked Sendable {
+    private let handle: OpaquePointer
+
+    init(path: String, readOnly: Bool = false) throws {
+        var pointer: OpaquePointer?
+        let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
+        let status = sqlite3_open_v2(path, &pointer, flags, nil)
+        guard status == SQLITE_OK, let pointer else {
+            let message = pointer.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
+            sqlite3_close(pointer)
+            throw StoreError(code: status, message: "\(path): \(message)")
+        }
+        handle = pointer
+        sqlite3_busy_timeout(handle, 5000)
+    }
+
+    deinit { sqlite3_close_v2(handle) }
+
+    func error(_ status: Int32, _ context: String) -> StoreError {
+        StoreError(code: status, message: "\(context): \(String(cString: sqlite3_errmsg(handle)))")
+    }
+
+    /// Runs one or more statements that return no rows.
+    func execute(_ sql: String) throws {
+        let status = sqlite3_exec(handle, sql, nil, nil, nil)
+        guard status == SQLITE_OK else { throw error(status, sql) }
+    }
+
+    func prepare(_ sql: String) throws -> Statement {
+        var statement: OpaquePointer?
+        let status = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+        guard status == SQLITE_OK, let statement else { throw error(status, sql) }
+        return Statement(connection: self, handle: statement, sql: sql)
+    }
+
+    /// Runs `body` inside BEGIN IMMEDIATE ... COMMIT, rolling back when it throws.
+    func transaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    var changes: Int { Int(sqlite3_changes(handle)) }
+}
+
+/// A prepared statement; values bind by 1-based position, columns read by 0-based index.
+final class Statement: @unchecked Sendable {
+    private unowned let connection: SQLiteConnection
+    private let handle: OpaquePointer
+    let sql: String
+
+    init(connection: SQLiteConnection, handle: OpaquePointer, sql: String) {
+        self.connection = connection
+        self.handle = handle
+        self.sql = sql
+    }
+
+    deinit { sqlite3_finalize(handle) }
+
+    enum Value {
+        case integer(Int64)
+        case real(Double)
+        case text(String)
+        case null
+    }
+
+    /// Binds `values` after resetting the statement.
+    func bind(_ values: [Value]) throws {
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+        for (offset, value) in values.enumerated() {
+            let index = Int32(offset + 1)
+            let status: Int32
+            switch value {
+            case .integer(let number): status = sqlite3_bind_int64(handle, index, number)
+            case .real(let number): status = sqlite3_bind_double(handle, index, number)
+            case .text(let text): status = sqlite3_bind_text(handle, index, text, -1, csqlite_transient())
+            case .null: status = sqlite3_bind_null(handle, index)
+            }
+            guard status == SQLITE_OK else { throw connection.error(status, sql) }
+        }
+    }
+
+    /// Steps once: true when a row is available.
+    func step() throws -> Bool {
+        let status = sqlite3_step(handle)
+        switch status {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        default: throw connection.error(status, sql)
+        }
+    }
+
+    /// Binds and steps to completion (for statements without rows).
+    func run(_ values: [Value]) throws {
+        try bind(values)
+        while try step() {}
+    }
+
+    func int(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
+    func double(_ column: Int32) -> Double { sqlite3_column_double(handle, column) }
+    func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
+    func text(_ column: Int32) -> String? {
+        guard let pointer = sqlite3_column_text(handle, column) else { return nil }
+        return String(cString: pointer)
+    }
+}
