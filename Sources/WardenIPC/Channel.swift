@@ -96,7 +96,7 @@ public enum Channel {
     public static func makeWriter(_ configuration: ChannelConfiguration) throws -> any ChannelWriter {
         switch configuration.adapter {
         case .memory: return MemoryChannel.named(configuration.path, configuration: configuration).makeWriter()
-        case .file: throw ChannelError.unsupported("ipc = file lands next")
+        case .file: return try FileChannelWriter(configuration)
         case .socket: return try SocketChannelWriter(configuration)
         case .shm:
             // Wired by the shm adapter (Sources/WardenIPC/Shm*.swift).
@@ -109,7 +109,7 @@ public enum Channel {
     public static func makeReader(_ configuration: ChannelConfiguration, name: String) throws -> any ChannelReader {
         switch configuration.adapter {
         case .memory: return MemoryChannel.named(configuration.path, configuration: configuration).makeReader()
-        case .file: throw ChannelError.unsupported("ipc = file lands next")
+        case .file: return try FileChannelReader(configuration, name: name)
         case .socket: return try SocketChannelReader(configuration, name: name)
         case .shm:
             // Wired by the shm adapter (Sources/WardenIPC/Shm*.swift).
