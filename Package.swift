@@ -40,6 +40,9 @@ let package = Package(
         // Persistence of bans and log positions; fail2ban database import.
         .target(name: "WardenStore", dependencies: ["CSQLite"]),
 
+        // nftables layout, batched bans through libnftables, reconcile, shell actions.
+        .target(name: "WardenFirewall", dependencies: ["CNftables", "CLinux", "WardenIPC", "WardenConfig"]),
+
         .executableTarget(
             name: "warden",
             dependencies: [
@@ -55,6 +58,7 @@ let package = Package(
         .testTarget(name: "WardenIPCTests", dependencies: ["WardenIPC"], exclude: ["CProgram"]),
         .testTarget(name: "WardenSourceTests", dependencies: ["WardenSource"]),
         .testTarget(name: "CNftablesTests", dependencies: ["CNftables", "CLinux"]),
+        .testTarget(name: "WardenFirewallTests", dependencies: ["WardenFirewall", "WardenIPC", "WardenConfig", "CLinux"]),
         .testTarget(name: "WardenJailTests", dependencies: ["WardenJail", "WardenConfig", "WardenIPC"]),
         .testTarget(name: "WardenStoreTests", dependencies: ["WardenStore"]),
         // Runs the `warden` binary `swift test` builds next to it, against fail2ban-regex.

@@ -70,4 +70,25 @@ static inline void warden_cpu_relax(void) {
 #endif
 }
 
+
+// Firewall (WardenFirewall): namespaces, child processes with timeouts, nftables events.
+// Defined in Firewall.c for the same header-clash reason as above.
+#include <stdint.h>
+
+/// setns(fd, CLONE_NEWNET): moves the calling thread into the network namespace `fd` names.
+int warden_enter_network_namespace(int fd);
+/// pidfd_open(pid, 0): a descriptor that polls readable when the process exits.
+int warden_pidfd_open(int pid);
+/// A NETLINK_NETFILTER socket (CLOEXEC) subscribed to NFNLGRP_NFTABLES, which receives
+/// one message per ruleset change, including NFT_MSG_NEWGEN after every committed batch.
+int warden_nftables_events_open(void);
+/// Receives one datagram of nftables events without blocking and writes, for each
+/// committed batch it holds (NFT_MSG_NEWGEN), the id of the thread that committed it
+/// (NFTA_GEN_PROC_PID is the kernel's task id, a thread id). Returns how many were
+/// written, or -1 with errno set (EAGAIN when nothing is queued; ENOBUFS when the kernel
+/// dropped events because the socket buffer overflowed).
+int warden_nftables_events_receive(int fd, int32_t *committers, int capacity);
+/// gettid(): the kernel's id of the calling thread.
+int32_t warden_thread_id(void);
+
 #endif

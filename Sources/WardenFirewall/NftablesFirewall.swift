@@ -1,0 +1,198 @@
+import WardenIPC
+
+/// Errors of the firewall as a whole (single elements are reported in `BanBatchResult`).
+public enum FirewallError: Error, Sendable, CustomStringConvertible {
+    /// warden's table, a set or a chain is gone (deleted or flushed behind warden's
+    /// back): install the layout again (`FirewallReconciler` does) and retry.
+    case layoutMissing(NftablesError)
+    case nftables(NftablesError)
+
+    public var description: String {
+        switch self {
+        case .layoutMissing(let error): return "warden's nftables layout is missing: \(error)"
+        case .nftables(let error): return error.description
+        }
+    }
+}
+
+/// warden's nftables table, driven through one libnftables context.
+///
+/// Not Sendable, like its context: one thread (a ban worker) owns it.
+public final class NftablesFirewall {
+    public private(set) var layout: FirewallLayout
+    private let context: NftablesContext
+
+    public init(layout: FirewallLayout) throws(NftablesError) {
+        self.layout = layout
+        self.context = try NftablesContext()
+    }
+
+    /// Creates the table, sets and chains that are missing and rewrites every rule, in
+    /// one transaction. Existing set elements (bans) are kept.
+    public func install() throws(NftablesError) {
+        try context.run(layout.installCommands())
+    }
+
+    /// Adds a jail, or replaces its rules, keeping its bans.
+    public func install(jail: JailFirewallSpec) throws(NftablesError) {
+        var updated = layout
+        updated.add(jail)
+        try context.run(updated.installCommands())
+        layout = updated
+    }
+
+    /// Removes a jail's chain, rules, sets and bans.
+    public func remove(jail name: String) throws(NftablesError) {
+        guard let jail = layout.spec(forJail: name) else { return }
+        try context.run(layout.removalCommands(for: jail))
+        layout.remove(jail: name)
+    }
+
+    /// Deletes warden's whole table (and every ban in it) in one command; fail2ban's stop
+    /// removes bans one by one (#1588: 1,069 s for 5,000).
+    public func removeTable() throws(NftablesError) {
+        try context.run("delete table \(layout.qualifiedTable)\n")
+    }
+
+    /// Applies every ban and unban in one transaction.
+    ///
+    /// An unban is written as `add element … timeout 1s` followed by `delete element` in
+    /// the same transaction: nft 1.0.6 has no `destroy`, and `delete` of an element the
+    /// kernel already expired fails the whole transaction with ENOENT, while `add` of an
+    /// existing element is accepted. If nft still refuses the batch because of some
+    /// elements (overlapping intervals), the batch is split in halves until the refused
+    /// elements are isolated; the rest is applied.
+    public func apply(_ batch: BanBatch) throws(FirewallError) -> BanBatchResult {
+        var rejected: [BanBatchResult.Rejection] = []
+        var elements: [SetElement] = []
+        var indexByKey: [SetElement.Key: Int] = [:]
+        for entry in batch.entries {
+            guard let jail = layout.spec(forJail: entry.jail) else {
+                rejected.append(.init(entry: entry, message: "jail '\(entry.jail)' is not in the firewall layout"))
+                continue
+            }
+            let element = SetElement(entry: entry, jail: jail)
+            if let existing = indexByKey[element.key] {
+                elements[existing] = element
+            } else {
+                indexByKey[element.key] = elements.count
+                elements.append(element)
+            }
+        }
+        var transactions = 0
+        if !elements.isEmpty {
+            do {
+                try context.run(commands(for: elements[...]))
+                transactions = 1
+            } catch {
+                if error.namesMissingObject { throw .layoutMissing(error) }
+                transactions = 1
+                rejected += isolateRejected(elements[...], transactions: &transactions)
+            }
+        }
+        return BanBatchResult(applied: batch.count - rejected.count, rejected: rejected, transactions: transactions)
+    }
+
+    private func isolateRejected(_ elements: ArraySlice<SetElement>, transactions: inout Int) -> [BanBatchResult.Rejection] {
+        let middle = elements.startIndex + elements.count / 2
+        var rejected: [BanBatchResult.Rejection] = []
+        for half in [elements[..<middle], elements[middle...]] where !half.isEmpty {
+            transactions += 1
+            do {
+                try context.run(commands(for: half))
+            } catch {
+                if half.count == 1 {
+                    rejected.append(.init(entry: half.first!.entry, message: String(error.message.trimmingTrailingNewlines)))
+                } else {
+                    rejected += isolateRejected(half, transactions: &transactions)
+                }
+            }
+        }
+        return rejected
+    }
+
+    /// One `add element` per set for the bans, and an `add`/`delete element` pair per set
+    /// for the unbans.
+    private func commands(for elements: ArraySlice<SetElement>) -> String {
+        var bansBySet: [String: [String]] = [:]
+        var unbansBySet: [String: [String]] = [:]
+        var setOrder: [String] = []
+        for element in elements {
+            if bansBySet[element.key.set] == nil && unbansBySet[element.key.set] == nil { setOrder.append(element.key.set) }
+            switch element.entry.operation {
+            case .ban(.permanent): bansBySet[element.key.set, default: []].append(element.key.element)
+            case .ban(.seconds(let seconds)): bansBySet[element.key.set, default: []].append("\(element.key.element) timeout \(seconds)s")
+            case .unban: unbansBySet[element.key.set, default: []].append(element.key.element)
+            }
+        }
+        let table = layout.qualifiedTable
+        var text = ""
+        for set in setOrder {
+            if let bans = bansBySet[set] {
+                text += "add element \(table) \(set) { \(bans.joined(separator: ", ")) }\n"
+            }
+            if let unbans = unbansBySet[set] {
+                text += "add element \(table) \(set) { \(unbans.map { $0 + " timeout 1s" }.joined(separator: ", ")) }\n"
+                text += "delete element \(table) \(set) { \(unbans.joined(separator: ", ")) }\n"
+            }
+        }
+        return text
+    }
+
+    /// The elements of a jail's set as nft prints them (`192.0.2.1`, `198.51.100.0/24`).
+    public func elements(jail name: String, family: AddressFamily) throws(NftablesError) -> [String] {
+        guard let jail = layout.spec(forJail: name) else { return [] }
+        let listing = try context.run("list set \(layout.qualifiedTable) \(jail.set(for: family))\n")
+        return Self.elements(inListing: listing)
+    }
+
+    /// Parses `elements = { a timeout 10m expires 9m59s, b, … }` out of a set listing.
+    static func elements(inListing listing: String) -> [String] {
+        let bytes = Array(listing.utf8)
+        let marker = Array("elements = {".utf8)
+        guard let start = bytes.indices.first(where: { bytes[$0...].starts(with: marker) }) else { return [] }
+        let body = bytes[(start + marker.count)...].prefix { $0 != UInt8(ascii: "}") }
+        var elements: [String] = []
+        for item in body.split(separator: UInt8(ascii: ",")) {
+            let words = item.split(whereSeparator: { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\t") })
+            if let first = words.first { elements.append(String(decoding: first, as: UTF8.self)) }
+        }
+        return elements
+    }
+
+    /// Names of the sets and chains warden's table holds now (empty when the table is
+    /// gone), from a listing without elements.
+    func presentObjects() throws(NftablesError) -> Set<String>? {
+        let listing: String
+        do {
+            listing = try context.run("list table \(layout.qualifiedTable)\n", terse: true)
+        } catch {
+            if error.namesMissingObject { return nil }
+            throw error
+        }
+        var names: Set<String> = []
+        for line in listing.split(separator: "\n") {
+            let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            if words.count >= 2, words[0] == "set" || words[0] == "chain" { names.insert(words[0] + " " + words[1]) }
+        }
+        return names
+    }
+}
+
+/// One batch entry resolved to its set and nft element text.
+private struct SetElement {
+    struct Key: Hashable {
+        var set: String
+        var element: String
+    }
+
+    var entry: BanBatch.Entry
+    var key: Key
+
+    init(entry: BanBatch.Entry, jail: JailFirewallSpec) {
+        self.entry = entry
+        let family: AddressFamily = entry.address.family == .ipv4 ? .ipv4 : .ipv6
+        let address = family == .ipv6 ? entry.address.masked(toPrefix: jail.ipv6Prefix) : entry.address.masked(toPrefix: 32)
+        key = Key(set: jail.set(for: family), element: address.description)
+    }
+}
