@@ -2,12 +2,15 @@
 # IPC channel benchmark: `warden ipc-bench` (release build), 100-byte messages, 1x1, 1x2
 # and 4x2 writers x readers for each adapter, three runs each; prints a markdown table of
 # medians (slowest reader's messages/s, p50/p99 latency, CPU per message, lost) and the
-# shm/socket/file ratio. Usage: Benchmarks/ipc/run.sh [messages-per-writer] > table.md
+# shm/socket/file ratio. Usage: Benchmarks/ipc/run.sh [total-messages] > table.md
 set -eu
 cd "$(dirname "$0")/../.."
 MESSAGES=${1:-2000000}
-swift build -c release --scratch-path .build-ipca-release --product warden >/dev/null
-WARDEN=.build-ipca-release/release/warden
+# WARDEN=path/to/release/warden skips the build.
+if [ -z "${WARDEN:-}" ]; then
+  swift build -c release --scratch-path .build-ipca-release --product warden >&2
+  WARDEN=.build-ipca-release/release/warden
+fi
 OUT=$(mktemp)
 for adapter in shm socket file; do
   for shape in "1 1" "1 2" "4 2"; do
