@@ -11,6 +11,10 @@ packages=(
     iproute2          # ip netns / veth for firewall tests
     pkg-config        # SwiftPM finds the system libraries through it
     python3           # runs fail2ban as the test oracle
+    libsystemd-dev    # sd-journal for the systemd journal backend
+    systemd-journal-remote  # writes real journal files for the journal backend's tests
+    python3-systemd   # fail2ban's journal reader, the oracle for journal line format
+    python3-pyinotify # fail2ban's pyinotify backend, compared in Benchmarks/tail
     libsqlite3-dev    # SQLite for the ban store (WardenStore)
 )
 
