@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Which journal to read, what to select from it and where to keep the cursor.
 public struct JournalReaderConfiguration: Sendable {
     public enum Journal: Sendable, Equatable {
@@ -30,5 +34,13 @@ public struct JournalReaderConfiguration: Sendable {
     /// A `journalmatch` value split into words, as fail2ban splits it.
     public static func matchWords(_ journalmatch: String) -> [String] {
         journalmatch.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).map(String.init)
+    }
+}
+
+extension JournalReaderConfiguration {
+    /// Whether this machine has a journal to read (journald's runtime or persistent
+    /// directory), which is what `backend = auto` needs to fall back to it.
+    public static func systemJournalExists() -> Bool {
+        ["/run/log/journal", "/var/log/journal"].contains { path in fileStatus(path: path).map { ($0.st_mode & S_IFMT) == S_IFDIR } ?? false }
     }
 }

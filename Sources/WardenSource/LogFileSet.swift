@@ -40,8 +40,9 @@ final class LogFileSet {
         self.configuration = configuration
         self.statistics = statistics
         self.diagnostics = diagnostics
+        let transcoder = LineTranscoder(encoding: configuration.encoding)
         self.consumer = { batch in
-            consumer(batch)
+            transcoder.transcode(batch, to: consumer)
             statistics.linesCounter.wrappingAdd(batch.count, ordering: .releasing)
             statistics.batchesCounter.wrappingAdd(1, ordering: .releasing)
         }

@@ -1,7 +1,7 @@
 /// How a `LogTailer` watches its files.
 public enum LogBackend: String, Sendable, CaseIterable {
-    /// inotify where the kernel offers it, else polling. (The journal fallback for jails
-    /// whose files are missing belongs to the jail setup, which knows the journalmatch.)
+    /// inotify where the kernel offers it, else polling. (Falling back to the journal
+    /// when a jail's files are missing is `LogSourceSelection`'s job.)
     case auto
     case inotify
     case polling
@@ -26,6 +26,8 @@ public struct LogTailerConfiguration: Sendable {
     public var fromStart = false
     /// Where positions are kept across restarts; nil keeps them in memory only.
     public var positionFile: String?
+    /// `logencoding`: lines are converted to UTF-8 before delivery unless this is UTF-8.
+    public var encoding: LogEncoding = .utf8
     public var readBufferSize = 1 << 20
     /// Longer lines are cut here and counted (`SourceStatistics.cutLines`).
     public var maxLineLength = 64 * 1024
