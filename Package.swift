@@ -46,7 +46,7 @@ let package = Package(
         .executableTarget(
             name: "warden",
             dependencies: [
-                "WardenSource", "WardenConfig", "WardenFilter", "WardenConformance", "WardenIPC",
+                "WardenSource", "WardenConfig", "WardenFilter", "WardenConformance", "WardenIPC", "WardenFirewall", "CLinux",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]

@@ -152,6 +152,28 @@ import WardenIPC
         #expect(v6 == ["2001:db8::7"])
     }
 
+    @Test func wardensOwnChangesDoNotWakeTheMonitorRequiresRoot() throws {
+        let namespace = try NetworkNamespace("own")
+        let (first, second) = try namespace.perform {
+            let firewall = try NftablesFirewall(layout: FirewallLayout(jails: [try Self.sshd()]))
+            let changed = DispatchSemaphore(value: 0)
+            let monitor = try RulesetChangeMonitor { changed.signal() }
+            defer { monitor.stop() }
+            try firewall.install()
+            var batch = BanBatch()
+            batch.ban(Self.address("192.0.2.1"), jail: "sshd", timeout: .seconds(60))
+            _ = try firewall.apply(batch)
+            // Events arrive in commit order: had warden's own commits woken the monitor,
+            // a second wake-up would follow the one for this foreign change.
+            try namespace.exec("nft", "add", "table", "inet", "other")
+            let first = changed.wait(timeout: .now() + 30) == .success
+            let second = changed.wait(timeout: .now() + 2) == .success
+            return (first, second)
+        }
+        #expect(first)
+        #expect(!second)
+    }
+
     @Test func aFlushedSetIsRefilledRequiresRoot() throws {
         let namespace = try NetworkNamespace("refill")
         let (missing, elements) = try namespace.perform {
