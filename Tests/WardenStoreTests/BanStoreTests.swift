@@ -118,8 +118,19 @@ struct BanStoreTests {
             current = sorted([j, str(t.getID()), int(t.getTime()), int(t.getBanTime()), t.getBanCount()]
                              for j in jails for t in db.getCurrentBans(jail=jails[j], fromtime=now, correctBanTime=False))
             bans = len(db.getBans())
+            # fail2ban's restoreCurrentBans for two jail settings: without increments
+            # (bantime 1200: forbantime and cap 1200) and with (maxtime 3000, no forbantime).
+            def restored(jail, forbantime, cap):
+                out = []
+                for t in db.getCurrentBans(jail=jails[jail], forbantime=forbantime, fromtime=now, correctBanTime=cap):
+                    btm = t.getBanTime(forbantime)
+                    if btm != -1 and now - t.getTime() > 0: btm -= now - t.getTime()
+                    if btm != -1 and btm <= 0: continue
+                    out.append([jail, str(t.getID()), int(t.getTime()), int(t.getBanTime())])
+                return out
+            policies = sorted(restored('sshd', 1200, 1200) + restored('recidive', None, 3000))
             db.close()
-            print(json.dumps({'current': current, 'bans': bans}))
+            print(json.dumps({'current': current, 'bans': bans, 'policies': policies}))
             """
         let now = 1_700_000_000.0
         let process = Process()
@@ -145,6 +156,15 @@ struct BanStoreTests {
         let expected = expectedCurrent.map { row in row.map { "\($0)" }.joined(separator: " ") }.sorted()
         #expect(!expected.isEmpty)
         #expect(restored == expected)
+        let expectedPolicies = try #require(oracle["policies"] as? [[Any]]).map { row in
+            row.map { "\($0)" }.joined(separator: " ")
+        }.sorted()
+        let withPolicies = try store.restoreBans(now: now, policies: [
+            "sshd": RestorePolicy(maximumBanTime: 1200, incrementEnabled: false),
+            "recidive": RestorePolicy(maximumBanTime: 3000, incrementEnabled: true),
+        ]).map { "\($0.jail) \($0.address) \(Int($0.timeOfBan)) \($0.banTime)" }.sorted()
+        #expect(!expectedPolicies.isEmpty && expectedPolicies != expected.map { $0 })
+        #expect(withPolicies == expectedPolicies)
         #expect(try store.positions() == [LogPosition(path: "/var/log/auth.log", inode: 0, offset: 4242,
                                                       firstLineHash: "d41d8cd98f00b204e9800998ecf8427e")])
         // Increments continue from fail2ban's counts.
