@@ -98,9 +98,7 @@ public enum Channel {
         case .memory: return MemoryChannel.named(configuration.path, configuration: configuration).makeWriter()
         case .file: return try FileChannelWriter(configuration)
         case .socket: return try SocketChannelWriter(configuration)
-        case .shm:
-            // Wired by the shm adapter (Sources/WardenIPC/Shm*.swift).
-            throw ChannelError.unsupported("ipc = shm is not available yet")
+        case .shm: return try ShmChannel.makeWriter(configuration)
         }
     }
 
@@ -111,9 +109,7 @@ public enum Channel {
         case .memory: return MemoryChannel.named(configuration.path, configuration: configuration).makeReader()
         case .file: return try FileChannelReader(configuration, name: name)
         case .socket: return try SocketChannelReader(configuration, name: name)
-        case .shm:
-            // Wired by the shm adapter (Sources/WardenIPC/Shm*.swift).
-            throw ChannelError.unsupported("ipc = shm is not available yet")
+        case .shm: return try ShmChannel.makeReader(configuration, name: name)
         }
     }
 }
