@@ -7,4 +7,7 @@ cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
 swift build --build-tests
-swift test --skip-build "$@"
+# One test at a time: several suites fork child processes (shm rings, crash tests), and
+# a fork while another suite's threads hold runtime locks can leave the child deadlocked.
+# Sequential runs also keep the process-wide TZ that the date suites set stable.
+swift test --skip-build --no-parallel "$@"
