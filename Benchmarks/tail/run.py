@@ -110,6 +110,16 @@ def measure(tool, warden, binaries, workdir, count, per_write, interval_us):
     return result
 
 
+def writer_alone(binaries, workdir, count, per_write):
+    """The writer with nobody following: the rate no follower can exceed in this setup."""
+    log = os.path.join(workdir, "alone.log")
+    started = time.monotonic()
+    subprocess.run([binaries["line_writer"], log, str(count), str(per_write), "0"], check=True)
+    seconds = time.monotonic() - started
+    os.unlink(log)
+    return {"lines_per_second": count / seconds}
+
+
 def machine():
     model = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
     debian = open("/etc/debian_version").read().strip() if os.path.exists("/etc/debian_version") else "?"
@@ -127,7 +137,7 @@ def machine():
 NAMES = {"warden": "warden tail (inotify)", "tail": "tail -F (GNU coreutils)", "fail2ban": "fail2ban FilterPyinotify"}
 
 
-def section(arguments, info, results, load_after):
+def section(arguments, info, results, ceiling, load_after):
     tools = [tool for tool in ("warden", "tail", "fail2ban") if tool in results]
     busy = max(info["load"][0], load_after[0]) > 1.5
     lines = [SECTION, ""]
@@ -160,7 +170,10 @@ def section(arguments, info, results, load_after):
         runs = results[tool]
         lines.append(f"| {NAMES[tool]} | {median(runs['throughput'], 'lines_per_second'):,.0f} | "
                      f"{median(runs['latency'], 'median_us'):,.1f} | {median(runs['latency'], 'p99_us'):,.1f} |")
-    lines += ["", f"Medians of {arguments.runs} runs per tool and phase (p99: median of the runs' p99)."]
+    lines.append(f"| writer alone, nobody following (ceiling) | {median(ceiling, 'lines_per_second'):,.0f} | | |")
+    lines += ["", f"Medians of {arguments.runs} runs per tool and phase (p99: median of the runs' p99). "
+              "A follower's lines/s cannot exceed the writer's own rate, shown in the last row; the writer "
+              "shares the CPUs with the follower and the reader."]
     if "warden" in results:
         for other in ("tail", "fail2ban"):
             if other not in results:
@@ -199,9 +212,11 @@ def main():
     if info["load"][0] > 1.5:
         print(f"warning: load average {info['load'][0]:.1f}; latencies will include CPU waits", file=sys.stderr)
     results = {tool: {"throughput": [], "latency": []} for tool in tools}
+    ceiling = []
     try:
         # Interleaved, so a change in background load hits every tool alike.
         for run in range(arguments.runs):
+            ceiling.append(writer_alone(binaries, arguments.workdir, arguments.lines, arguments.lines_per_write))
             for tool in tools:
                 count = arguments.fail2ban_lines if tool == "fail2ban" else arguments.lines
                 throughput = measure(tool, warden, binaries, arguments.workdir, count, arguments.lines_per_write, 0)
@@ -212,7 +227,7 @@ def main():
                       f"{latency['median_us']:.1f} µs, p99 {latency['p99_us']:.1f} µs", file=sys.stderr)
     finally:
         shutil.rmtree(arguments.workdir, ignore_errors=True)
-    text = section(arguments, info, results, os.getloadavg())
+    text = section(arguments, info, results, ceiling, os.getloadavg())
     if arguments.no_doc:
         print(text)
     else:

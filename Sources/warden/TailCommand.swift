@@ -56,6 +56,8 @@ struct TailCommand: ParsableCommand {
         ) else {
             throw ValidationError("unknown backend '\(backend)' (auto, inotify, pyinotify, polling, systemd)")
         }
+        let logEncoding: LogEncoding
+        do { logEncoding = try LogEncoding(name: encoding) } catch { throw ValidationError("\(error)") }
         let output = TailOutput()
         let stop: () -> Void
         switch selection {
@@ -66,7 +68,7 @@ struct TailCommand: ParsableCommand {
             configuration.fromStart = fromStart
             configuration.positionFile = positions
             configuration.maxLineLength = maxLineLength
-            do { configuration.encoding = try LogEncoding(name: encoding) } catch { throw ValidationError("\(error)") }
+            configuration.encoding = logEncoding
             let withOffsets = offsets
             let tailer = try LogTailer(configuration: configuration) { output.write(lines: $0, withOffsets: withOffsets) }
             blockTerminationSignals()
