@@ -47,8 +47,10 @@ public final class DateDetector {
     private let templates: [DateTemplate]
     private let zone: LogTimeZone
     private let matchData: PCREMatchData
-    private var clock = LocalTimeConverter()
-    private var selection: DateTemplateSelection
+    // Per-line state of a single-threaded detector: no overlapping accesses, so no
+    // dynamic exclusivity checks on the hot path.
+    @exclusivity(unchecked) private var clock = LocalTimeConverter()
+    @exclusivity(unchecked) private var selection: DateTemplateSelection
 
     /// `datepattern` as in a filter (one template per line); nil or blank for fail2ban's defaults.
     public init(datepattern: String? = nil, timeZone: LogTimeZone = .local) throws(DateTemplateError) {

@@ -1,4 +1,7 @@
 /// One failure found by a `Matcher`: what fail2ban's filter hands to its fail manager.
+///
+/// The captured groups and matched lines stay bytes until asked for: a caller that
+/// only counts failures never pays for a dictionary or a `String` per line.
 public struct Failure: Sendable, Equatable {
     /// The failure id (address, or raw id); nil for a pending multi-line failure whose
     /// host is not known yet (reported only with `checkAllRegex` or `ignorePending` off).
@@ -9,10 +12,6 @@ public struct Failure: Sendable, Equatable {
     public var time: Double?
     /// Index of the failregex that matched.
     public var regexIndex: Int
-    /// Named groups that took part in the match (prefregex groups merged in, and for
-    /// multi-line ids the groups accumulated over the connection): `ip4`, `ip6`, `dns`,
-    /// `fid`, `user`, any `F-*` name.
-    public var groups: [String: String]
     /// Every `user` seen on a multi-line connection, sorted; nil for single-line failures
     /// (fail2ban only keeps this set for `<F-MLFID>` filters).
     public var users: [String]?
@@ -21,10 +20,57 @@ public struct Failure: Sendable, Equatable {
     /// A `<F-NOFAIL>` match: seen, but not a failure by itself.
     public var isNoFail: Bool
     public var lineNumber: Int?
-    /// The log lines the failure is made of, with their dates.
-    public var matchedLines: [String]
+
+    let groupNames: GroupNames
+    let groupValues: GroupValues
+    let matched: MatchedLines?
+
+    init(
+        id: FailureID?, address: FailureID?, time: Double?, regexIndex: Int, users: [String]?,
+        attempts: Int, isNoFail: Bool, lineNumber: Int?,
+        groupNames: GroupNames, groupValues: GroupValues, matched: MatchedLines?
+    ) {
+        self.id = id
+        self.address = address
+        self.time = time
+        self.regexIndex = regexIndex
+        self.users = users
+        self.attempts = attempts
+        self.isNoFail = isNoFail
+        self.lineNumber = lineNumber
+        self.groupNames = groupNames
+        self.groupValues = groupValues
+        self.matched = matched
+    }
 
     public var isPending: Bool { id == nil }
+
+    /// Named groups that took part in the match (prefregex groups merged in, and for
+    /// multi-line ids the groups accumulated over the connection): `ip4`, `ip6`, `dns`,
+    /// `fid`, `user`, any `F-*` name.
+    public var groups: [String: String] {
+        var result: [String: String] = [:]
+        groupValues.forEach { number, value in
+            result[groupNames.names[number]] = String(decoding: value, as: UTF8.self)
+        }
+        return result
+    }
+
+    /// The groups in name order, as bytes, without building `groups`.
+    public func forEachGroup(_ body: (String, UnsafeBufferPointer<UInt8>) -> Void) {
+        groupValues.forEach { number, value in body(groupNames.names[number], value) }
+    }
+
+    /// The log lines the failure is made of, with their dates; empty unless the matcher
+    /// was built with `MatcherOptions.collectMatchedLines`.
+    public var matchedLines: [String] { matched?.strings ?? [] }
+
+    public static func == (lhs: Failure, rhs: Failure) -> Bool {
+        lhs.id == rhs.id && lhs.address == rhs.address && lhs.time == rhs.time
+            && lhs.regexIndex == rhs.regexIndex && lhs.users == rhs.users && lhs.attempts == rhs.attempts
+            && lhs.isNoFail == rhs.isNoFail && lhs.lineNumber == rhs.lineNumber
+            && lhs.groups == rhs.groups && lhs.matchedLines == rhs.matchedLines
+    }
 }
 
 /// Counts for a fail2ban-regex-like summary and for spotting misbehaving filters.

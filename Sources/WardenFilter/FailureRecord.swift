@@ -1,22 +1,41 @@
-/// The data of a failure while the matcher builds it: fail2ban's `fail` dict.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The data of a failure while the matcher builds it: fail2ban's `fail` dict, with
+/// the values kept as bytes (see `GroupValues`).
 ///
 /// A class on purpose: for `<F-MLFID>` filters the record stored in the connection
 /// cache is the same object later lines update and report, as in fail2ban.
+///
+/// Only the matcher that owns a record touches it, one access at a time, so its
+/// properties skip Swift's dynamic exclusivity checks (they showed in profiles).
 final class FailureRecord {
     /// Groups that took part; a group that did not is absent (fail2ban's None).
-    var groups: [String: String]
+    @exclusivity(unchecked) var groups: GroupValues
     /// Users seen on the connection (fail2ban's `users` set), in first-seen order.
-    var users: [String]?
+    @exclusivity(unchecked) var users: [[UInt8]]?
     /// Lines accumulated so far (fail2ban's `matches`); nil when the key is absent.
-    var matches: [String]?
+    @exclusivity(unchecked) var matches: MatchedLines?
     /// Lines of no-fail matches held back until a real failure (`nofail-matches`).
-    var noFailMatches: [String]?
+    @exclusivity(unchecked) var noFailMatches: MatchedLines?
     /// A failure seen before the connection's host was known (`mlfpending`).
-    var isPending = false
+    @exclusivity(unchecked) var isPending = false
     /// Host address when the id is a separate `<F-ID>` value.
-    var address: FailureID?
+    @exclusivity(unchecked) var address: FailureID?
 
-    init(groups: [String: String]) { self.groups = groups }
+    init(groups: GroupValues) { self.groups = groups }
+
+    /// Makes this record a fresh, empty one (the matcher reuses one record per line
+    /// instead of allocating).
+    func reset() {
+        groups.removeAll()
+        users = nil
+        matches = nil
+        noFailMatches = nil
+        isPending = false
+        address = nil
+    }
 
     func copy() -> FailureRecord {
         let copy = FailureRecord(groups: groups)
@@ -28,60 +47,120 @@ final class FailureRecord {
         return copy
     }
 
-    /// Python truthiness of a group: set and not empty.
-    func isSet(_ name: String) -> Bool {
-        guard let value = groups[name] else { return false }
-        return !value.isEmpty
-    }
-
-    /// Adds `user` (when set) to the users set, creating it; returns the set.
-    func addUser(_ user: String?) -> [String]? {
-        if let user, !user.isEmpty {
+    /// Adds the value of group `user` (when set) to the users set, creating it;
+    /// returns how many users the set holds.
+    func addUser(_ user: Int) -> Int {
+        groups.withValue(user) { value in
+            guard let value, !value.isEmpty else { return }
             var set = users ?? []
-            if !set.contains(user) { set.append(user) }
+            if !set.contains(where: { $0.elementsEqual(value) }) { set.append(Array(value)) }
             users = set
         }
-        return users
+        return users?.count ?? 0
+    }
+
+    /// Adds `other`'s `user` value (when set) to the users set, as `addUser` does.
+    func addUser(from other: FailureRecord, _ user: Int) -> Int {
+        other.groups.withValue(user) { value in
+            guard let value, !value.isEmpty else { return }
+            var set = users ?? []
+            if !set.contains(where: { $0.elementsEqual(value) }) { set.append(Array(value)) }
+            users = set
+        }
+        return users?.count ?? 0
     }
 }
 
-/// fail2ban's small TTL cache (`Utils.Cache`): insertion-ordered, at most `maxCount`
-/// entries, each valid for `maxTime` seconds after it was set. When full, the oldest
-/// entries are dropped until one that is still valid has gone and a slot is free.
-struct ExpiringCache<Value> {
+/// fail2ban's small TTL cache (`Utils.Cache`) of multi-line connections, keyed by the
+/// `mlfid` bytes: insertion-ordered, at most `maxCount` entries, each valid for
+/// `maxTime` seconds after it was set. When full, the oldest entries are dropped until
+/// one that is still valid has gone and a slot is free.
+///
+/// Entries sit unordered in one array with a parallel array of key hashes, so a lookup
+/// is a scan of at most `maxCount` integers and a removal is a swap with the last
+/// entry; insertion order lives in a sequence number. No allocation happens except
+/// for the key of a new connection.
+struct ConnectionCache {
+    private struct Entry {
+        var key: [UInt8]
+        var record: FailureRecord
+        var expiry: Double
+        var sequence: Int
+    }
+
     let maxCount: Int
     let maxTime: Double
-    private var values: [String: (value: Value, expiry: Double)] = [:]
-    private var order: [String] = []
+    private var hashes: [UInt64] = []
+    private var entries: [Entry] = []
+    private var nextSequence = 0
 
     init(maxCount: Int, maxTime: Double) {
         self.maxCount = maxCount
         self.maxTime = maxTime
+        hashes.reserveCapacity(maxCount)
+        entries.reserveCapacity(maxCount)
     }
 
-    var isEmpty: Bool { values.isEmpty }
+    var isEmpty: Bool { entries.isEmpty }
 
-    mutating func get(_ key: String, now: Double) -> Value? {
-        guard let entry = values[key] else { return nil }
-        if entry.expiry > now { return entry.value }
-        remove(key)
+    mutating func get(_ key: UnsafeBufferPointer<UInt8>, now: Double) -> FailureRecord? {
+        guard let index = find(key, hash: ConnectionCache.hash(key)) else { return nil }
+        if entries[index].expiry > now { return entries[index].record }
+        remove(at: index)
         return nil
     }
 
-    mutating func set(_ key: String, _ value: Value, now: Double) {
-        if values.count >= maxCount {
-            while let oldest = order.first {
-                order.removeFirst()
-                let evicted = values.removeValue(forKey: oldest)
-                if let evicted, evicted.expiry > now, values.count < maxCount { break }
+    mutating func set(_ key: UnsafeBufferPointer<UInt8>, _ record: FailureRecord, now: Double) {
+        let hash = ConnectionCache.hash(key)
+        if let index = find(key, hash: hash) {
+            entries[index].record = record
+            entries[index].expiry = now + maxTime
+            return
+        }
+        if entries.count >= maxCount {
+            while let oldest = oldestIndex() {
+                let wasValid = entries[oldest].expiry > now
+                remove(at: oldest)
+                if wasValid, entries.count < maxCount { break }
             }
         }
-        if values[key] == nil { order.append(key) }
-        values[key] = (value, now + maxTime)
+        hashes.append(hash)
+        entries.append(Entry(key: Array(key), record: record, expiry: now + maxTime, sequence: nextSequence))
+        nextSequence += 1
     }
 
-    mutating func remove(_ key: String) {
-        guard values.removeValue(forKey: key) != nil else { return }
-        order.removeAll { $0 == key }
+    mutating func remove(_ key: UnsafeBufferPointer<UInt8>) {
+        if let index = find(key, hash: ConnectionCache.hash(key)) { remove(at: index) }
+    }
+
+    private func find(_ key: UnsafeBufferPointer<UInt8>, hash: UInt64) -> Int? {
+        for index in hashes.indices where hashes[index] == hash {
+            let equal = entries[index].key.withUnsafeBufferPointer { stored in
+                stored.count == key.count && (key.isEmpty || memcmp(stored.baseAddress!, key.baseAddress!, key.count) == 0)
+            }
+            if equal { return index }
+        }
+        return nil
+    }
+
+    private func oldestIndex() -> Int? {
+        entries.indices.min { entries[$0].sequence < entries[$1].sequence }
+    }
+
+    private mutating func remove(at index: Int) {
+        hashes.swapAt(index, hashes.count - 1)
+        hashes.removeLast()
+        entries.swapAt(index, entries.count - 1)
+        entries.removeLast()
+    }
+
+    /// FNV-1a: keys are short (`mlfid` is a host and process tag), and equal hashes are
+    /// confirmed on the bytes.
+    private static func hash(_ key: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in key {
+            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+        }
+        return hash
     }
 }

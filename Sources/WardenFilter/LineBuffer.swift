@@ -17,8 +17,6 @@ struct BufferedLine {
         guard before.count + after.count == other.count else { return false }
         return other.prefix(before.count).elementsEqual(before) && other.dropFirst(before.count).elementsEqual(after)
     }
-
-    var displayText: String { String(decoding: bytes, as: UTF8.self) }
 }
 
 /// The last `maxLines` lines, and the subject the regexes search: their texts joined
@@ -49,10 +47,20 @@ struct LineBuffer {
         while lines.count > maxLines { recycle(lines.removeFirst()) }
     }
 
-    /// Replaces the buffered lines (after a match took some, or a prefregex `content`).
+    /// Replaces the buffered lines after a match took some.
     mutating func replace(with newLines: [BufferedLine]) {
         recycleAll()
         lines.append(contentsOf: newLines)
+    }
+
+    /// Replaces the buffered lines with one line, `range` of the current subject: a
+    /// prefregex's `content` group.
+    mutating func replaceWithSubject(_ range: Range<Int>) {
+        recycleAll()
+        var bytes = spare.popLast() ?? []
+        bytes.removeAll(keepingCapacity: true)
+        bytes.append(contentsOf: subject[range])
+        lines.append(BufferedLine(bytes: bytes, cut: 0..<0))
     }
 
     mutating func rebuildSubject() {

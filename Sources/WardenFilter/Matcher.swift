@@ -33,6 +33,9 @@ public struct MatcherOptions: Sendable {
     public var ignorePending = true
     /// Time zone for dates without one (jail option `logtimezone`).
     public var timeZone: LogTimeZone = .local
+    /// Keep the text of the lines each failure is made of (`Failure.matchedLines`,
+    /// fail2ban's `matches`, which actions print). Off, only their count is kept.
+    public var collectMatchedLines = true
 
     public init() {}
 }
@@ -55,17 +58,34 @@ public final class Matcher {
     public var inOperation = true
     /// The clock used for "now" (time rules, the connection cache); injectable for tests.
     public var now: () -> Double
-    public private(set) var statistics: MatcherStatistics
+    @exclusivity(unchecked) public private(set) var statistics: MatcherStatistics
 
     private let maxLines: Int
     private let rawHosts: Bool
-    private var buffer: LineBuffer
-    private var ignoreSubject: [UInt8] = []
+    // The per-line state below is touched only from `process` on one thread and never
+    // through overlapping accesses; dynamic exclusivity checks on it cost a sixth of
+    // the matcher's time, so they are turned off for these properties.
+    @exclusivity(unchecked) private var buffer: LineBuffer
+    @exclusivity(unchecked) private var ignoreSubject: [UInt8] = []
     private let matchData: PCREMatchData
-    private var utf8 = UTF8Repair()
-    private var lastDate: Double?
-    private var lastTimeText: [UInt8] = []
-    private var connections = ExpiringCache<FailureRecord>(maxCount: 100, maxTime: 300)
+    @exclusivity(unchecked) private var utf8 = UTF8Repair()
+    @exclusivity(unchecked) private var lastDate: Double?
+    @exclusivity(unchecked) private var lastTimeText: [UInt8] = []
+    @exclusivity(unchecked) private var connections = ConnectionCache(maxCount: 100, maxTime: 300)
+
+    /// Group names of every regex, numbered once; values travel as byte spans.
+    private let groupNames: GroupNames
+    private let slots: SpecialSlots
+    private let prefPlan: GroupPlan?
+    private let failPlans: [GroupPlan]
+    /// Per-line scratch, reused so that a line allocates only what it returns.
+    @exclusivity(unchecked) private var prefValues: GroupValues
+    @exclusivity(unchecked) private var matchValues: GroupValues
+    private let lineRecord: FailureRecord
+    @exclusivity(unchecked) private var connectionKey: [UInt8] = []
+    private let failPrefilter: FailregexPrefilter
+    /// Which failregexes the prefilter lets through for the current subject.
+    @exclusivity(unchecked) private var candidates: [Bool]
 
     public init(
         filter: FilterDefinition,
@@ -109,6 +129,17 @@ public final class Matcher {
             throw .datePattern(pattern: filter.datepattern ?? "", message: "\(error)")
         }
         let groupCount = ([prefRegex].compactMap { $0 } + failRegexes + ignoreRegexes).map(\.compiled.captureCount).max() ?? 0
+        let reporting = [prefRegex].compactMap { $0 } + failRegexes
+        let names = GroupNames(reporting.flatMap { regex in regex.namedGroups.map(\.name) + regex.alternateGroups.map(\.target) })
+        groupNames = names
+        slots = SpecialSlots(names)
+        prefPlan = prefRegex.map { GroupPlan($0, names) }
+        failPlans = failRegexes.map { GroupPlan($0, names) }
+        failPrefilter = FailregexPrefilter(failRegexes)
+        candidates = Array(repeating: true, count: failRegexes.count)
+        prefValues = GroupValues(count: names.names.count)
+        matchValues = GroupValues(count: names.names.count)
+        lineRecord = FailureRecord(groups: GroupValues(count: names.names.count))
         matchData = PCREMatchData(capacity: groupCount + 1)
         buffer = LineBuffer(maxLines: filter.maxlines)
         statistics = MatcherStatistics(failregexCount: failRegexes.count, ignoreregexCount: ignoreRegexes.count)
@@ -216,24 +247,34 @@ public final class Matcher {
             }
         }
 
-        var prefGroups: [String: String] = [:]
-        if let prefRegex {
+        var hasPrefGroups = false
+        if let prefRegex, let prefPlan {
             guard search(prefRegex, in: buffer.subject) else { return [] }
-            prefGroups = groups(of: prefRegex, in: buffer.subject)
-            if let content = prefGroups.removeValue(forKey: "content"), !content.isEmpty {
-                buffer.replace(with: [BufferedLine(bytes: Array(content.utf8), cut: 0..<0)])
+            capture(prefPlan, in: buffer.subject, into: &prefValues, skipping: slots.content)
+            if let content = contentRange(prefPlan) {
+                buffer.replaceWithSubject(content)
                 subjectIsCurrent = false
             }
+            hasPrefGroups = prefValues.hasValues
         }
 
         var failures: [Failure] = []
-        for (index, regex) in failRegexes.enumerated() {
+        var candidatesAreCurrent = false
+        for index in failRegexes.indices {
             if !subjectIsCurrent {
                 buffer.rebuildSubject()
                 subjectIsCurrent = true
+                candidatesAreCurrent = false
             }
-            guard search(regex, in: buffer.subject) else { continue }
-            var matchGroups = groups(of: regex, in: buffer.subject)
+            if !candidatesAreCurrent {
+                buffer.subject.withUnsafeBufferPointer { failPrefilter.select($0, from: index, into: &candidates) }
+                candidatesAreCurrent = true
+            }
+            guard candidates[index] else { continue }
+            let regex = failRegexes[index]
+            guard search(regex, in: buffer.subject, prefiltered: true) else { continue }
+            let plan = failPlans[index]
+            capture(plan, in: buffer.subject, into: &matchValues)
             let split = splitLines(original, regex: regex, subject: buffer.subject)
 
             if !ignoreRegexes.isEmpty, matchIgnoreRegex(after: split) {
@@ -247,38 +288,54 @@ public final class Matcher {
                 buffer.replace(with: split.unmatched)
                 subjectIsCurrent = false
             }
-            if !prefGroups.isEmpty {
-                var merged = prefGroups
-                for group in regex.namedGroups where matchGroups[group.name] == nil { merged.removeValue(forKey: group.name) }
-                merged.merge(matchGroups) { _, new in new }
-                matchGroups = merged
-            }
-
-            let matchedText = split.matched.map(\.displayText)
-            var record = FailureRecord(groups: matchGroups)
-            let connectionID = record.groups["mlfid"]
-            if let connectionID {
-                record = mergeConnection(connectionID, record, matchedLines: matchedText, now: now)
-                if record.isSet("nofail"), !options.checkAllRegex { return failures }
+            // fail2ban: the prefregex's dict, minus the failregex's groups that did not
+            // take part, updated with the failregex's groups.
+            lineRecord.reset()
+            if hasPrefGroups {
+                lineRecord.groups.assign(prefValues)
+                for group in plan.named where !matchValues.isPresent(group.slot) { lineRecord.groups.remove(group.slot) }
+                lineRecord.groups.merge(matchValues)
             } else {
-                record.matches = (record.matches ?? []) + matchedText
+                lineRecord.groups.assign(matchValues)
             }
 
-            guard let ids = failureIDs(record, connectionID: connectionID) else {
+            var matchedText = MatchedLines(keepsText: options.collectMatchedLines)
+            for line in split.matched { matchedText.append(line.bytes) }
+            let record: FailureRecord
+            let hasConnection = lineRecord.groups.isPresent(slots.mlfid)
+            if hasConnection {
+                lineRecord.groups.withValue(slots.mlfid) { value in
+                    connectionKey.removeAll(keepingCapacity: true)
+                    connectionKey.append(contentsOf: value!)
+                }
+                record = mergeConnection(lineRecord, matchedLines: matchedText, now: now)
+                if record.groups.isSet(slots.nofail), !options.checkAllRegex { return failures }
+            } else {
+                record = lineRecord
+                if record.matches == nil { record.matches = MatchedLines(keepsText: options.collectMatchedLines) }
+                record.matches!.append(contentsOf: matchedText)
+            }
+
+            let id: FailureID?
+            switch failureID(record, hasConnection: hasConnection) {
+            case .none:
                 statistics.matchesWithoutID += 1
                 continue
+            case .swallowed:
+                return failures
+            case .pending:
+                id = nil
+            case .found(let found):
+                id = found
             }
-            if ids.isEmpty { return failures }
             var time = date
             if options.checkFindTime, let found = time, found > now { time = now }
-            for id in ids {
-                failures.append(Failure(
-                    id: id, address: record.address, time: time, regexIndex: index,
-                    groups: record.groups, users: record.users?.sorted(),
-                    attempts: record.matches?.count ?? 0, isNoFail: record.isSet("nofail"),
-                    lineNumber: lineNumber, matchedLines: record.matches ?? []
-                ))
-            }
+            failures.append(Failure(
+                id: id, address: record.address, time: time, regexIndex: index,
+                users: record.users?.map { String(decoding: $0, as: UTF8.self) }.sorted(),
+                attempts: record.matches?.count ?? 0, isNoFail: record.groups.isSet(slots.nofail),
+                lineNumber: lineNumber, groupNames: groupNames, groupValues: record.groups, matched: record.matches
+            ))
             statistics.failregexHits[index] += 1
             if !options.checkAllRegex { break }
         }
@@ -289,20 +346,31 @@ public final class Matcher {
         return failures
     }
 
-    /// The ids a match reports: one, or `[nil]` for a pending connection failure; an
-    /// empty list when a pending failure is swallowed; nil when the match has no id at all.
-    private func failureIDs(_ record: FailureRecord, connectionID: String?) -> [FailureID?]? {
+    private enum FoundID {
+        /// The match has no id group set.
+        case none
+        /// A pending connection failure that is not reported.
+        case swallowed
+        /// A pending connection failure, reported without an id.
+        case pending
+        case found(FailureID)
+    }
+
+    /// The id a match reports (fail2ban's choice among `ip4`, `ip6`, `dns`, `fid`).
+    private func failureID(_ record: FailureRecord, hasConnection: Bool) -> FoundID {
         let groups = record.groups
-        let fid = groups["fid"]
+        let fid = groups.string(slots.fid)
         let host: FailureID
         let hostText: String
-        if let ip4 = groups["ip4"] {
+        if let ip4 = groups.string(slots.ip4) {
             hostText = ip4
-            host = FailureID.address(ip4, family: prefixLength(groups) == nil ? .ipv4 : .any, prefixLength: prefixLength(groups))
-        } else if let ip6 = groups["ip6"] {
+            let prefix = prefixLength(groups)
+            host = FailureID.address(ip4, family: prefix == nil ? .ipv4 : .any, prefixLength: prefix)
+        } else if let ip6 = groups.string(slots.ip6) {
             hostText = ip6
-            host = FailureID.address(ip6, family: prefixLength(groups) == nil ? .ipv6 : .any, prefixLength: prefixLength(groups))
-        } else if let dns = groups["dns"] {
+            let prefix = prefixLength(groups)
+            host = FailureID.address(ip6, family: prefix == nil ? .ipv6 : .any, prefixLength: prefix)
+        } else if let dns = groups.string(slots.dns) {
             hostText = dns
             if rawHosts {
                 host = FailureID(text: dns, kind: .raw)
@@ -315,19 +383,19 @@ public final class Matcher {
             hostText = fid
             host = plainID(fid)
         } else {
-            guard connectionID != nil else { return nil }
+            guard hasConnection else { return .none }
             record.isPending = true
-            return options.checkAllRegex || !options.ignorePending ? [nil] : []
+            return options.checkAllRegex || !options.ignorePending ? .pending : .swallowed
         }
         if let fid, fid != hostText {
             record.address = host
-            return [plainID(fid)]
+            return .found(plainID(fid))
         }
-        return [host]
+        return .found(host)
     }
 
-    private func prefixLength(_ groups: [String: String]) -> Int? {
-        guard let text = groups["cidr"], !text.isEmpty else { return nil }
+    private func prefixLength(_ groups: GroupValues) -> Int? {
+        guard let text = groups.string(slots.cidr), !text.isEmpty else { return nil }
         return Int(text)
     }
 
@@ -346,60 +414,70 @@ public final class Matcher {
         static let gained = MergeFlags(rawValue: 8)
     }
 
-    private func mergeConnection(_ connectionID: String, _ failure: FailureRecord, matchedLines: [String], now: Double) -> FailureRecord {
-        let cached = connections.isEmpty ? nil : connections.get(connectionID, now: now)
-        var users: [String]?
+    /// Merges the line's record into its connection (keyed by `connectionKey`), and
+    /// returns the record to report: the cached one, or a new one the cache now holds.
+    private func mergeConnection(_ failure: FailureRecord, matchedLines: MatchedLines, now: Double) -> FailureRecord {
+        let key = connectionKey
+        let cached = connections.isEmpty ? nil : key.withUnsafeBufferPointer { connections.get($0, now: now) }
+        var userCount = 0
         var flags: MergeFlags = []
-        if failure.isSet("mlfgained") {
+        if failure.groups.isSet(slots.mlfgained) {
             flags.formUnion([.gained, .noFail])
-            if !failure.isSet("nofail") { failure.groups["nofail"] = failure.groups["mlfgained"] }
-        } else if failure.isSet("nofail") {
+            if !failure.groups.isSet(slots.nofail) { failure.groups.copy(slots.mlfgained, to: slots.nofail) }
+        } else if failure.groups.isSet(slots.nofail) {
             flags.insert(.noFail)
         }
-        if let forget = failure.groups.removeValue(forKey: "mlfforget"), !forget.isEmpty { flags.insert(.forget) }
+        if failure.groups.isSet(slots.mlfforget) { flags.insert(.forget) }
+        failure.groups.remove(slots.mlfforget)
 
         var merged = failure
         if let cached {
-            users = cached.addUser(failure.groups["user"])
+            userCount = cached.addUser(from: failure, slots.user)
             // Only the latest line's no-fail/gained state counts.
-            if let value = cached.groups.removeValue(forKey: "nofail"), !value.isEmpty { flags.insert(.cachedState) }
-            if let value = cached.groups.removeValue(forKey: "mlfgained"), !value.isEmpty { flags.insert(.cachedState) }
+            if cached.groups.isSet(slots.nofail) { flags.insert(.cachedState) }
+            cached.groups.remove(slots.nofail)
+            if cached.groups.isSet(slots.mlfgained) { flags.insert(.cachedState) }
+            cached.groups.remove(slots.mlfgained)
             if flags.contains(.gained) { cached.isPending = false }
             // Without pending failures, earlier lines were already reported.
             if !flags.contains(.cachedState), !cached.isPending { cached.matches = nil }
-            cached.groups.merge(failure.groups) { _, new in new }
+            cached.groups.merge(failure.groups)
             merged = cached
-            if flags.contains(.forget) { connections.remove(connectionID) }
+            if flags.contains(.forget) { key.withUnsafeBufferPointer { connections.remove($0) } }
         } else if !flags.contains(.forget) {
-            users = failure.addUser(failure.groups["user"])
-            connections.set(connectionID, failure, now: now)
+            userCount = failure.addUser(slots.user)
+            // The cache keeps its own record: `failure` is the matcher's per-line scratch.
+            merged = failure.copy()
+            key.withUnsafeBufferPointer { connections.set($0, merged, now: now) }
         }
         // Pending failures, or several users on one connection, override a no-fail.
         let wasPending = merged.isPending
         merged.isPending = false
-        if wasPending || (users?.count ?? 0) > 1 {
-            merged.groups["nofail"] = nil
-            merged.groups["mlfgained"] = nil
+        if wasPending || userCount > 1 {
+            merged.groups.remove(slots.nofail)
+            merged.groups.remove(slots.mlfgained)
             flags.subtract([.noFail, .gained])
         }
         if !flags.contains(.noFail) {
-            var lines = merged.noFailMatches ?? []
+            var lines = merged.noFailMatches ?? MatchedLines(keepsText: options.collectMatchedLines)
             merged.noFailMatches = nil
-            lines += merged.matches ?? []
-            if !flags.contains(.gained) { lines += matchedLines }
+            if let earlier = merged.matches { lines.append(contentsOf: earlier) }
+            if !flags.contains(.gained) { lines.append(contentsOf: matchedLines) }
             merged.matches = lines
         } else if !flags.contains(.forget) {
-            merged.noFailMatches = (merged.noFailMatches ?? []) + matchedLines
+            if merged.noFailMatches == nil { merged.noFailMatches = MatchedLines(keepsText: options.collectMatchedLines) }
+            merged.noFailMatches!.append(contentsOf: matchedLines)
         }
         return merged
     }
 
     // MARK: - Searching
 
-    /// Runs `regex` on `subject` after its cheap literal check; limit hits count as misses.
-    private func search(_ regex: FilterRegex, in subject: [UInt8]) -> Bool {
+    /// Runs `regex` on `subject` after its cheap literal check (unless `prefiltered`
+    /// says the caller did it); limit hits count as misses.
+    private func search(_ regex: FilterRegex, in subject: [UInt8], prefiltered: Bool = false) -> Bool {
         subject.withUnsafeBufferPointer { bytes in
-            if let literal = regex.requiredLiteral, !ByteSearch.contains(bytes, literal) { return false }
+            if !prefiltered, let literal = regex.requiredLiteral, !ByteSearch.contains(bytes, literal) { return false }
             switch regex.compiled.match(bytes, into: matchData) {
             case .match: return true
             case .noMatch: return false
@@ -413,22 +491,37 @@ public final class Matcher {
         }
     }
 
-    /// The named groups of the last match, with `alt_` groups filling in their target.
-    private func groups(of regex: FilterRegex, in subject: [UInt8]) -> [String: String] {
-        var result: [String: String] = [:]
+    /// The named groups of the last match, with `alt_` groups filling in their target;
+    /// the `skipped` slot is left out (the prefregex's `content` is used in place).
+    private func capture(_ plan: GroupPlan, in subject: [UInt8], into values: inout GroupValues, skipping skipped: Int = -1) {
+        values.removeAll()
         subject.withUnsafeBufferPointer { bytes in
-            for group in regex.namedGroups {
+            for group in plan.named where group.slot != skipped {
                 if let range = matchData.range(of: group.number) {
-                    result[group.name] = String(decoding: bytes[range], as: UTF8.self)
+                    values.set(group.slot, UnsafeBufferPointer(rebasing: bytes[range]))
                 }
             }
-            for alternate in regex.alternateGroups where result[alternate.target]?.isEmpty ?? true {
+            for alternate in plan.alternates where alternate.slot != skipped && !values.isSet(alternate.slot) {
                 if let range = matchData.range(of: alternate.number), !range.isEmpty {
-                    result[alternate.target] = String(decoding: bytes[range], as: UTF8.self)
+                    values.set(alternate.slot, UnsafeBufferPointer(rebasing: bytes[range]))
                 }
             }
         }
-        return result
+    }
+
+    /// The span of the last match's `content` value when it is set and not empty: the
+    /// named group, or else the first set `alt_content` group, as `capture` would pick.
+    private func contentRange(_ plan: GroupPlan) -> Range<Int>? {
+        var range: Range<Int>?
+        for group in plan.named where group.slot == slots.content {
+            if let found = matchData.range(of: group.number) { range = found }
+        }
+        if range?.isEmpty ?? true {
+            for alternate in plan.alternates where alternate.slot == slots.content {
+                if let found = matchData.range(of: alternate.number), !found.isEmpty { return found }
+            }
+        }
+        return range?.isEmpty == false ? range : nil
     }
 
     /// The lines of `original` the last match covers, minus `<SKIPLINES>` lines, and
@@ -493,5 +586,69 @@ public final class Matcher {
             if !options.checkAllRegex { break }
         }
         return found
+    }
+}
+
+/// A regex's groups as matcher group slots, resolved once.
+private struct GroupPlan {
+    /// Named groups: the PCRE2 group number and the slot of its name.
+    let named: [(number: Int, slot: Int)]
+    /// `alt_` groups and the slot they fill in when it is unset, first set one wins.
+    let alternates: [(number: Int, slot: Int)]
+
+    init(_ regex: FilterRegex, _ names: GroupNames) {
+        named = regex.namedGroups.map { ($0.number, names.number($0.name)!) }
+        alternates = regex.alternateGroups.map { ($0.number, names.number($0.target)!) }
+    }
+}
+
+/// Slots of the group names the matcher itself reads.
+private struct SpecialSlots {
+    let fid, ip4, ip6, dns, cidr, user, mlfid, nofail, mlfforget, mlfgained, content: Int
+
+    init(_ names: GroupNames) {
+        fid = names.number("fid")!; ip4 = names.number("ip4")!; ip6 = names.number("ip6")!
+        dns = names.number("dns")!; cidr = names.number("cidr")!; user = names.number("user")!
+        mlfid = names.number("mlfid")!; nofail = names.number("nofail")!
+        mlfforget = names.number("mlfforget")!; mlfgained = names.number("mlfgained")!
+        content = names.number("content")!
+    }
+}
+
+/// The checks that rule failregexes out before PCRE2 runs: the first byte of a
+/// pattern anchored at the subject start, then the literal every match contains.
+/// Flat value storage, so the per-line pass touches no reference counts.
+private struct FailregexPrefilter {
+    private let firstBytes: [ByteSet]
+    private let literalBytes: [UInt8]
+    /// Each regex's literal in `literalBytes`; empty when it has none.
+    private let literalRanges: [Range<Int>]
+
+    init(_ regexes: [FilterRegex]) {
+        firstBytes = regexes.map { $0.compiled.anchoredFirstBytes ?? .all }
+        var bytes: [UInt8] = []
+        var ranges: [Range<Int>] = []
+        for regex in regexes {
+            let start = bytes.count
+            bytes.append(contentsOf: regex.requiredLiteral ?? [])
+            ranges.append(start..<bytes.count)
+        }
+        literalBytes = bytes
+        literalRanges = ranges
+    }
+
+    /// Sets `candidates[i]` for every regex from `start` on: false when it cannot match.
+    func select(_ subject: UnsafeBufferPointer<UInt8>, from start: Int, into candidates: inout [Bool]) {
+        guard let first = subject.first else {
+            for index in start..<firstBytes.count { candidates[index] = true }
+            return
+        }
+        literalBytes.withUnsafeBufferPointer { literals in
+            for index in start..<firstBytes.count {
+                let range = literalRanges[index]
+                candidates[index] = firstBytes[index].contains(first)
+                    && (range.isEmpty || ByteSearch.contains(subject, UnsafeBufferPointer(rebasing: literals[range])))
+            }
+        }
     }
 }

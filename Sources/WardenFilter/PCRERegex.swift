@@ -42,6 +42,10 @@ public final class PCRERegex: @unchecked Sendable {
     /// Named groups and their numbers.
     public let groupNumbers: [String: Int]
     public let isJIT: Bool
+    /// For a pattern PCRE2 anchors at the subject start: the bytes a match can begin
+    /// with. A subject starting with another byte cannot match (checked before calling
+    /// PCRE2, which costs more than the lookup even when it fails at once).
+    let anchoredFirstBytes: ByteSet?
 
     private let code: OpaquePointer
     private let matchContext: OpaquePointer
@@ -80,6 +84,37 @@ public final class PCRERegex: @unchecked Sendable {
         pcre2_pattern_info_8(compiled, UInt32(PCRE2_INFO_CAPTURECOUNT), &count)
         captureCount = Int(count)
         groupNumbers = PCRERegex.readNameTable(compiled)
+        anchoredFirstBytes = PCRERegex.readAnchoredFirstBytes(compiled)
+    }
+
+    private static func readAnchoredFirstBytes(_ code: OpaquePointer) -> ByteSet? {
+        var allOptions: UInt32 = 0
+        pcre2_pattern_info_8(code, UInt32(PCRE2_INFO_ALLOPTIONS), &allOptions)
+        guard allOptions & PCRE2_ANCHORED != 0 else { return nil }
+        var type: UInt32 = 0
+        pcre2_pattern_info_8(code, UInt32(PCRE2_INFO_FIRSTCODETYPE), &type)
+        if type == 1 {
+            var unit: UInt32 = 0
+            pcre2_pattern_info_8(code, UInt32(PCRE2_INFO_FIRSTCODEUNIT), &unit)
+            var set = ByteSet()
+            set.insert(UInt8(truncatingIfNeeded: unit))
+            // PCRE2 does not say whether the unit is caseless, and under UCP an ASCII
+            // letter can fold to a multi-byte character (k, K, KELVIN SIGN): allow both
+            // ASCII cases and every non-ASCII lead byte.
+            let letter = UInt8(truncatingIfNeeded: unit) | 0x20
+            if unit >= 0x80 || (letter >= UInt8(ascii: "a") && letter <= UInt8(ascii: "z")) {
+                set.insert(letter)
+                set.insert(letter & ~0x20)
+                for byte in UInt8(0x80)...UInt8(0xFF) { set.insert(byte) }
+            }
+            return set
+        }
+        var bitmap: UnsafePointer<UInt8>?
+        pcre2_pattern_info_8(code, UInt32(PCRE2_INFO_FIRSTBITMAP), &bitmap)
+        guard let bitmap else { return nil }
+        var set = ByteSet()
+        for byte in 0..<256 where bitmap[byte >> 3] & (1 << UInt8(byte & 7)) != 0 { set.insert(UInt8(byte)) }
+        return set
     }
 
     deinit {
@@ -188,5 +223,44 @@ public final class PCREMatchData {
         // PCRE2_UNSET is ~0, which reads as -1 through a signed Int.
         guard start >= 0, end >= start else { return nil }
         return start..<end
+    }
+}
+
+/// A set of byte values, for first-byte prefilters.
+struct ByteSet: Sendable, Equatable {
+    private var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+
+    init() {}
+
+    static var all: ByteSet {
+        var set = ByteSet()
+        set.words = (~0, ~0, ~0, ~0)
+        return set
+    }
+
+    mutating func insert(_ byte: UInt8) {
+        let bit = UInt64(1) << UInt64(byte & 63)
+        switch byte >> 6 {
+        case 0: words.0 |= bit
+        case 1: words.1 |= bit
+        case 2: words.2 |= bit
+        default: words.3 |= bit
+        }
+    }
+
+    @inline(__always)
+    func contains(_ byte: UInt8) -> Bool {
+        let word: UInt64
+        switch byte >> 6 {
+        case 0: word = words.0
+        case 1: word = words.1
+        case 2: word = words.2
+        default: word = words.3
+        }
+        return word >> UInt64(byte & 63) & 1 != 0
+    }
+
+    static func == (lhs: ByteSet, rhs: ByteSet) -> Bool {
+        lhs.words == rhs.words
     }
 }

@@ -63,6 +63,8 @@ struct RegexCommand: ParsableCommand {
         // multi-line failures; per-failure output stops at the first hit, as a ban does.
         options.checkAllRegex = !json
         options.ignorePending = json
+        // Nothing here prints a failure's lines; counting them is enough.
+        options.collectMatchedLines = false
         let matcher: Matcher
         do {
             matcher = try Matcher(filter: definition, options: options)
@@ -120,11 +122,11 @@ struct RegexCommand: ParsableCommand {
         if let time = failure.time { output.appendSeconds(time) } else { output.appendRaw("null") }
         output.appendRaw(", \"regex\": ")
         output.appendInteger(failure.regexIndex)
-        for name in failure.groups.keys.sorted() {
+        failure.forEachGroup { name, value in
             output.appendRaw(", ")
             output.appendJSONString(name)
             output.appendRaw(": ")
-            output.appendJSONString(failure.groups[name] ?? "")
+            output.appendJSONString(value)
         }
         if let users = failure.users {
             output.appendRaw(", \"users\": [")

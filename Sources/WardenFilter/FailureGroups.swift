@@ -1,0 +1,158 @@
+/// The group names one matcher can report, numbered in sorted order: walking the
+/// numbers walks the names as `sorted()` would, so output needs no sort per failure.
+final class GroupNames: Sendable {
+    let names: [String]
+    private let numbers: [String: Int]
+
+    /// Names every matcher knows even when no regex captures them (`nofail` can be set
+    /// from `mlfgained`, for instance).
+    static let special = ["fid", "ip4", "ip6", "dns", "cidr", "user", "mlfid", "nofail", "mlfforget", "mlfgained", "content"]
+
+    init(_ names: some Sequence<String>) {
+        self.names = Array(Set(names).union(GroupNames.special)).sorted()
+        numbers = Dictionary(uniqueKeysWithValues: self.names.enumerated().map { ($1, $0) })
+    }
+
+    func number(_ name: String) -> Int? { numbers[name] }
+}
+
+/// Group values as bytes: slot `n` holds the value of name `n` as a span of `bytes`,
+/// or nothing (fail2ban's None). Values are appended, never edited in place, so a
+/// record that merges many lines only grows `bytes` until `compact()` runs.
+struct GroupValues: Sendable {
+    private struct Span: Sendable {
+        var start: Int32
+        var end: Int32
+        static let absent = Span(start: -1, end: -1)
+    }
+
+    private var bytes: [UInt8] = []
+    private var spans: [Span]
+
+    init(count: Int) {
+        spans = Array(repeating: .absent, count: count)
+        bytes.reserveCapacity(128)
+    }
+
+    /// Removes every value, keeping the storage.
+    mutating func removeAll() {
+        bytes.removeAll(keepingCapacity: true)
+        for index in spans.indices { spans[index] = .absent }
+    }
+
+    /// Makes this table hold exactly `other`'s values, reusing the storage.
+    mutating func assign(_ other: GroupValues) {
+        bytes.removeAll(keepingCapacity: true)
+        bytes.append(contentsOf: other.bytes)
+        for index in spans.indices { spans[index] = other.spans[index] }
+    }
+
+    /// Whether any value is present (fail2ban's non-empty dict).
+    var hasValues: Bool { spans.contains { $0.start >= 0 } }
+
+    @inline(__always)
+    func isPresent(_ number: Int) -> Bool { spans[number].start >= 0 }
+
+    /// Python truthiness: present and not empty.
+    @inline(__always)
+    func isSet(_ number: Int) -> Bool { spans[number].end > spans[number].start }
+
+    func withValue<R>(_ number: Int, _ body: (UnsafeBufferPointer<UInt8>?) -> R) -> R {
+        let span = spans[number]
+        guard span.start >= 0 else { return body(nil) }
+        return bytes.withUnsafeBufferPointer { all in
+            body(UnsafeBufferPointer(rebasing: all[Int(span.start)..<Int(span.end)]))
+        }
+    }
+
+    func string(_ number: Int) -> String? {
+        withValue(number) { $0.map { String(decoding: $0, as: UTF8.self) } }
+    }
+
+    func equals(_ number: Int, _ other: GroupValues, _ otherNumber: Int) -> Bool {
+        withValue(number) { mine in
+            other.withValue(otherNumber) { theirs in
+                guard let mine, let theirs else { return mine == nil && theirs == nil }
+                return mine.elementsEqual(theirs)
+            }
+        }
+    }
+
+    mutating func set(_ number: Int, _ value: UnsafeBufferPointer<UInt8>) {
+        let start = bytes.count
+        bytes.append(contentsOf: value)
+        spans[number] = Span(start: Int32(start), end: Int32(bytes.count))
+    }
+
+    /// Gives `target` the value of `source` (both in this table).
+    mutating func copy(_ source: Int, to target: Int) {
+        spans[target] = spans[source]
+    }
+
+    mutating func remove(_ number: Int) {
+        spans[number] = .absent
+    }
+
+    /// Python's `dict.update`: every value present in `other` replaces ours.
+    mutating func merge(_ other: GroupValues) {
+        for number in other.spans.indices where other.spans[number].start >= 0 {
+            other.withValue(number) { set(number, $0!) }
+        }
+        compactIfWasteful()
+    }
+
+    /// Calls `body` with each present value, in name order.
+    func forEach(_ body: (Int, UnsafeBufferPointer<UInt8>) -> Void) {
+        bytes.withUnsafeBufferPointer { all in
+            for number in spans.indices where spans[number].start >= 0 {
+                body(number, UnsafeBufferPointer(rebasing: all[Int(spans[number].start)..<Int(spans[number].end)]))
+            }
+        }
+    }
+
+    /// A record on a long connection merges a line's values at a time; drop the
+    /// overwritten bytes once they dominate.
+    private mutating func compactIfWasteful() {
+        guard bytes.count > 1024 else { return }
+        var live = 0
+        for span in spans where span.start >= 0 { live += Int(span.end - span.start) }
+        guard bytes.count > 2 * live else { return }
+        var copy = GroupValues(count: spans.count)
+        forEach { number, value in copy.set(number, value) }
+        self = copy
+    }
+}
+
+/// fail2ban's `matches` list: the lines a failure is made of. Counting is all a ban
+/// needs; the texts are kept only when `MatcherOptions.collectMatchedLines` asks.
+struct MatchedLines: Sendable {
+    private(set) var count = 0
+    private var bytes: [UInt8] = []
+    private var ends: [Int] = []
+    let keepsText: Bool
+
+    init(keepsText: Bool) { self.keepsText = keepsText }
+
+    mutating func append(_ line: [UInt8]) {
+        count += 1
+        guard keepsText else { return }
+        bytes.append(contentsOf: line)
+        ends.append(bytes.count)
+    }
+
+    mutating func append(contentsOf other: MatchedLines) {
+        count += other.count
+        guard keepsText, other.keepsText else { return }
+        let offset = bytes.count
+        bytes.append(contentsOf: other.bytes)
+        ends.append(contentsOf: other.ends.map { $0 + offset })
+    }
+
+    var strings: [String] {
+        var start = 0
+        return ends.map { end in
+            defer { start = end }
+            return String(decoding: bytes[start..<end], as: UTF8.self)
+        }
+    }
+}
