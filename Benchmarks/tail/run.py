@@ -179,8 +179,9 @@ def section(arguments, info, results, ceiling, load_after):
             if other not in results:
                 continue
             throughput = median(results["warden"]["throughput"], "lines_per_second") / median(results[other]["throughput"], "lines_per_second")
-            latency = median(results[other]["latency"], "median_us") / median(results["warden"]["latency"], "median_us")
-            lines.append(f"warden vs {NAMES[other]}: **{throughput:.1f}×** the lines/s, median latency **{latency:.1f}×** lower.")
+            latency = median(results["warden"]["latency"], "median_us") / median(results[other]["latency"], "median_us")
+            lines.append(f"warden vs {NAMES[other]}: **{throughput:.2f}×** the lines/s; warden's median latency is "
+                         f"**{latency:.2f}×** {NAMES[other]}'s.")
     lines.append("")
     return "\n".join(lines)
 

@@ -20,6 +20,8 @@ final class LineSplitter {
     /// Inside an overlong line that was already cut: drop bytes up to the next newline.
     private var skippingRestOfLine = false
     private(set) var slices: [LineSlice] = []
+    /// The last read returned less than it asked for: it got to the end of the file.
+    private(set) var reachedEnd = false
     /// Lines cut at `maxLineLength` so far.
     private(set) var cutLines = 0
 
@@ -40,7 +42,9 @@ final class LineSplitter {
     /// 0 at end of file, -1 on error. `committed` is advanced past every newline consumed.
     func read(from descriptor: Int32, at offset: UInt64, committed: inout UInt64) -> Int {
         precondition(slices.isEmpty, "deliver() the previous read first")
-        let count = pread(descriptor, buffer + carried, capacity - carried, off_t(offset))
+        let requested = capacity - carried
+        let count = pread(descriptor, buffer + carried, requested, off_t(offset))
+        reachedEnd = count < requested
         guard count > 0 else { return count }
         filled = carried + count
         split(firstByteOffset: offset - UInt64(carried), committed: &committed)

@@ -189,16 +189,21 @@ final class LogFileSet {
     /// files are re-read after each read of the current file and before its lines are
     /// delivered, so a late write to the old file is never delivered after a newer line
     /// from the new one.
+    ///
+    /// The rewrite check runs after every read of the current file and before its lines
+    /// are delivered: a truncate followed by regrowth past the read offset is caught
+    /// before bytes from the middle of the new content go out, and a read that found
+    /// nothing is how a truncation below the offset shows. A short read ends the pump:
+    /// anything written after it comes with its own inotify event (or polling tick).
     func pump(_ log: WatchedLog) {
         while true {
-            if let current = log.current { restartIfRewritten(current, of: log) }
             let count = log.current?.fill() ?? 0
             for file in log.rotated { file.drain(to: consumer) }
-            guard count > 0, let current = log.current else { break }
-            // Checked again after the read: a truncate and regrow between the first check
-            // and the read would otherwise deliver bytes from the middle of the new file.
+            guard let current = log.current else { break }
             if restartIfRewritten(current, of: log) { continue }
+            guard count > 0 else { break }
             current.deliver(to: consumer)
+            if current.reachedEnd { break }
         }
     }
 

@@ -97,6 +97,9 @@ final class TailedFile {
         return count
     }
 
+    /// The last `fill()` read up to the end of the file.
+    var reachedEnd: Bool { splitter.reachedEnd }
+
     func deliver(to consumer: (LogBatch) -> Void) {
         splitter.deliver(path: path, file: identity, to: consumer)
         if splitter.cutLines != reportedCutLines {
