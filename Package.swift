@@ -9,6 +9,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", exact: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
     ],
     targets: [
         // System libraries: module maps only.
@@ -43,10 +44,16 @@ let package = Package(
         // nftables layout, batched bans through libnftables, reconcile, shell actions.
         .target(name: "WardenFirewall", dependencies: ["CNftables", "CLinux", "WardenIPC", "WardenConfig"]),
 
+        // The daemon: jails wired from log to firewall, ban workers, control socket, metrics.
+        .target(name: "WardenDaemon", dependencies: [
+            "WardenSource", "WardenFilter", "WardenConfig", "WardenIPC", "WardenJail", "WardenStore", "WardenFirewall", "CLinux",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
         .executableTarget(
             name: "warden",
             dependencies: [
-                "WardenSource", "WardenConfig", "WardenFilter", "WardenConformance", "WardenIPC", "WardenFirewall", "CLinux",
+                "WardenSource", "WardenConfig", "WardenFilter", "WardenConformance", "WardenIPC", "WardenFirewall", "WardenDaemon", "CLinux",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
@@ -61,6 +68,7 @@ let package = Package(
         .testTarget(name: "WardenFirewallTests", dependencies: ["WardenFirewall", "WardenIPC", "WardenConfig", "CLinux"]),
         .testTarget(name: "WardenJailTests", dependencies: ["WardenJail", "WardenConfig", "WardenIPC"]),
         .testTarget(name: "WardenStoreTests", dependencies: ["WardenStore"]),
+        .testTarget(name: "WardenDaemonTests", dependencies: ["WardenDaemon", "WardenIPC", "CLinux"]),
         // Runs the `warden` binary `swift test` builds next to it, against fail2ban-regex.
         .testTarget(name: "WardenCLITests", exclude: ["UnseenLogs"]),
     ],

@@ -1,0 +1,49 @@
+import Logging
+import WardenFirewall
+import WardenJail
+import WardenStore
+
+/// Ban workers for a set of jails: the `BanWorker` owning the nftables table, and one
+/// `DecisionReader` per jail channel feeding it. Runs inside the daemon, or alone in
+/// `warden worker` (privilege separation: only this process needs CAP_NET_ADMIN).
+public final class BanWorkerService: Sendable {
+    private let worker: BanWorker
+    private let readers: [DecisionReader]
+    private let metrics: DaemonMetrics
+    private let logger: Logger
+
+    /// - Parameter readerName: names this process's reader on each channel (its socket,
+    ///   file offset or shm cursor), so a restarted worker reattaches where it was.
+    public init(jails: [JailDefinition], store: BanStore, metrics: DaemonMetrics, logger: Logger,
+                readerName: String = "worker") throws {
+        var layout = FirewallLayout()
+        var policies: [String: RestorePolicy] = [:]
+        for jail in jails {
+            layout.add(try FirewallSpecMapping.spec(for: jail))
+            let calculator = try BanTimeCalculator(jail)
+            policies[jail.name] = RestorePolicy(maximumBanTime: calculator.maximumBanTime, incrementEnabled: jail.banTimeIncrement.enabled)
+        }
+        worker = try BanWorker(layout: layout, store: store, policies: policies, logger: logger, metrics: metrics)
+        readers = try jails.map { jail in
+            try DecisionReader(jail: jail.name, configuration: jail.channel, readerName: readerName)
+        }
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    /// Installs the table, restores stored bans in one batch, then starts reading decisions.
+    public func start() throws {
+        try worker.start()
+        for reader in readers {
+            try reader.start(worker: worker, metrics: metrics.jail(reader.jail), logger: logger)
+        }
+    }
+
+    /// Stops the readers first (their last batches reach the worker), then the worker.
+    public func stop() {
+        for reader in readers { reader.stop() }
+        worker.stop()
+    }
+
+    public var reconciles: Int { worker.reconciles.load(ordering: .relaxed) }
+}

@@ -1,0 +1,256 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Logging
+import Synchronization
+import WardenFilter
+import WardenIPC
+import WardenJail
+import WardenSource
+import WardenStore
+
+/// One jail from log to decision: a `LogTailer` thread runs the jail's `Matcher`, its
+/// `FailureCounter` and ignore lists, and for every ban records it in the store first and
+/// then publishes the decision into the jail's channel (`ipc`), where ban workers pick it up.
+///
+/// Everything stateful (matcher, counter) lives on the tailer's thread; the control socket
+/// reaches the jail only through `ban`/`unban`, which use the store and the writer under a lock.
+final class JailPipeline: Sendable {
+    let definition: JailDefinition
+    let metrics: JailMetrics
+    private let store: BanStore
+    private let writer: Mutex<(any ChannelWriter)?>
+    private let calculator: BanTimeCalculator
+    private let logger: Logger
+    private let daemonMetrics: DaemonMetrics
+    private let tailer = Mutex<LogTailer?>(nil)
+    /// Whether ban workers run in this process (then channel depth and latency are known).
+    private let localWorkers: Bool
+
+    init(definition: JailDefinition, store: BanStore, metrics: DaemonMetrics, localWorkers: Bool, logger: Logger) throws {
+        self.definition = definition
+        self.store = store
+        self.daemonMetrics = metrics
+        self.metrics = metrics.jail(definition.name)
+        self.localWorkers = localWorkers
+        self.logger = logger
+        calculator = try BanTimeCalculator(definition)
+        writer = Mutex(try Channel.makeWriter(definition.channel))
+    }
+
+    /// Opens the jail's logs and starts matching on the tailer's thread.
+    func start(positionDirectory: String) throws {
+        guard let filter = definition.filter else {
+            throw DaemonError.configuration("jail \(definition.name) has no filter")
+        }
+        var options = MatcherOptions()
+        options.findTime = definition.findTime
+        if let zone = definition.logTimeZone { options.timeZone = try DateDetector.parseTimeZone(zone) }
+        let matcher = try Matcher(filter: filter, options: options)
+        let paths = definition.logPaths.map(\.pattern)
+        guard !paths.isEmpty else { throw DaemonError.configuration("jail \(definition.name) has no logpath") }
+
+        var configuration = LogTailerConfiguration(paths: paths)
+        configuration.backend = LogBackend(fail2banName: definition.backend) ?? .auto
+        // fail2ban reads a log from its start unless logpath says `tail`; lines older than
+        // findtime are then dropped by the matcher's initial-read rule.
+        configuration.fromStart = definition.logPaths.contains { $0.start == .head }
+        configuration.positionFile = positionDirectory + "/" + Self.fileName(forJail: definition.name) + ".positions"
+        configuration.encoding = try LogEncoding(name: definition.logEncoding)
+
+        // Lines that were in a file when the jail started are its initial read (old
+        // lines dropped, dates kept); everything appended later is "in operation".
+        var initialSizes: [String: UInt64] = [:]
+        for entry in definition.logPaths {
+            for file in entry.files {
+                var info = stat()
+                if stat(file, &info) == 0 { initialSizes[file] = UInt64(info.st_size) }
+            }
+        }
+        let state = MatchingState(
+            matcher: matcher, counter: FailureCounter(.init(definition)), ignore: IgnoreList(definition),
+            ignoreCommand: try definition.ignoreCommand.map {
+                IgnoreCommand(command: $0, cache: try definition.ignoreCache.map(IgnoreCommand.Cache.init(parsing:)))
+            },
+            initialSizes: initialSizes)
+        let logger = self.logger
+        let jail = definition.name
+        let created = try LogTailer(
+            configuration: configuration,
+            diagnostics: { message in logger.warning("\(message)", metadata: ["jail": "\(jail)"]) },
+            consumer: { [self] batch in handle(batch, state) })
+        try created.start()
+        tailer.withLock { $0 = created }
+        logger.info("jail started", metadata: [
+            "jail": "\(jail)", "logpath": "\(paths.joined(separator: ","))", "ipc": "\(definition.channel.adapter.rawValue)",
+            "maxretry": "\(definition.maxRetry)", "findtime": "\(definition.findTime)", "bantime": "\(definition.banTime)"])
+    }
+
+    /// Stops tailing (positions saved) and closes the channel writer.
+    func stop() {
+        if let running = tailer.withLock({ tailer in defer { tailer = nil }; return tailer }) { running.stop() }
+        writer.withLock { writer in
+            try? writer?.close()
+            writer = nil
+        }
+    }
+
+    var files: [String] {
+        definition.logPaths.flatMap { $0.files.isEmpty ? [$0.pattern] : $0.files }
+    }
+
+    // MARK: - The tailer thread
+
+    private func handle(_ batch: LogBatch, _ state: MatchingState) {
+        let readAt = monotonicNanoseconds()
+        let now = wallClock()
+        let initialSize = state.initialSizes[batch.path] ?? 0
+        var bans: [(FailureCounter<String>.Ban, NetworkAddress)] = []
+        var failureCount = 0
+        for line in batch {
+            state.matcher.inOperation = line.endOffset > initialSize
+            for failure in state.matcher.process(line.bytes) {
+                guard let id = failure.id else { continue }
+                failureCount += 1
+                let addresses = addresses(for: id)
+                if let first = addresses.first, state.ignore.contains(id: id.text, address: first) { continue }
+                if addresses.isEmpty, state.ignore.contains(id: id.text, address: nil) { continue }
+                if let command = state.ignoreCommand,
+                   command.verdict(id: id.text, tags: failure.groups, now: now) == .ignore { continue }
+                guard let address = addresses.first else {
+                    logger.debug("failure id is not an address; counted nowhere", metadata: ["jail": "\(definition.name)", "id": "\(id.text)"])
+                    continue
+                }
+                if let ban = state.counter.add(id: id.text, time: failure.time ?? now, matches: failure.matchedLines) {
+                    bans.append((ban, address))
+                }
+            }
+        }
+        metrics.linesRead.add(batch.count, ordering: .relaxed)
+        metrics.failures.add(failureCount, ordering: .relaxed)
+        if now - state.lastPurge > 5 {
+            state.counter.purge(now: now)
+            state.lastPurge = now
+        }
+        metrics.currentlyFailed.store(state.counter.count, ordering: .relaxed)
+        guard !bans.isEmpty else { return }
+        do {
+            let decisions = try bans.map { ban, address in
+                let previous = calculator.increment.enabled
+                    ? (try store.banCount(address: address.description, jail: calculator.increment.overallJails ? nil : definition.name)?.count ?? 0)
+                    : 0
+                return try JailBan(jail: definition.name, address: address, ban: ban, calculator: calculator, previousBans: previous)
+            }
+            try publish(decisions, readAt: readAt)
+        } catch {
+            logger.error("ban failed", metadata: ["jail": "\(definition.name)", "error": "\(error)"])
+        }
+    }
+
+    private func addresses(for id: FailureID) -> [NetworkAddress] {
+        switch id.kind {
+        case .ipv4, .ipv6: return NetworkAddress(id.text).map { [$0] } ?? []
+        case .hostname:
+            // usedns = yes/warn: the host name found in the log is banned by its addresses.
+            let usedns = definition.useDNS.lowercased()
+            guard usedns == "yes" || usedns == "warn" else { return [] }
+            return IgnoreList.resolve(id.text)
+        case .raw, .invalid: return NetworkAddress(id.text).map { [$0] } ?? []
+        }
+    }
+
+    // MARK: - Decisions (tailer thread and control socket)
+
+    /// Records the bans in the store (one transaction), then publishes them: a ban the
+    /// kernel gets is always in the store, so a crash in between is repaired by the
+    /// restore at the next start.
+    func publish(_ bans: [JailBan], readAt: UInt64? = nil) throws {
+        try store.record(bans.map { ban in
+            StoredBan(jail: ban.jail, address: ban.address.description, timeOfBan: ban.timeOfBan,
+                      banTime: ban.banTime, banCount: ban.banCount, data: Self.data(matches: ban.matches, failures: ban.failures))
+        })
+        try writer.withLock { writer in
+            guard let writer else { throw ChannelError.closed }
+            for ban in bans {
+                if localWorkers {
+                    metrics.channelDepth.add(1, ordering: .relaxed)
+                    if let readAt { daemonMetrics.banDecided(jail: ban.jail, address: ban.address, readAt: readAt) }
+                }
+                try writer.publish(ban.decision, as: .ban)
+            }
+            try writer.flush()
+        }
+        metrics.bans.add(bans.count, ordering: .relaxed)
+        for ban in bans {
+            logger.notice("Ban \(ban.address)", metadata: [
+                "jail": "\(ban.jail)", "bantime": "\(ban.banTime)", "bancount": "\(ban.banCount)", "failures": "\(ban.failures)"])
+        }
+    }
+
+    /// `warden ban JAIL ADDR...`: bans now for the jail's ban time (with increments).
+    func ban(_ addresses: [NetworkAddress]) throws -> Int {
+        let now = wallClock()
+        let bans = try addresses.map { address in
+            let previous = calculator.increment.enabled
+                ? (try store.banCount(address: address.description, jail: calculator.increment.overallJails ? nil : definition.name)?.count ?? 0)
+                : 0
+            return JailBan(jail: definition.name, address: address, timeOfBan: now,
+                           banTime: try calculator.banTime(previousBans: previous), banCount: previous + 1,
+                           failures: 0, matches: [])
+        }
+        try publish(bans)
+        return bans.count
+    }
+
+    /// `warden unban`: removes the bans from the store, then publishes unbans.
+    func unban(_ addresses: [NetworkAddress]?) throws -> Int {
+        let targets: [NetworkAddress]
+        if let addresses {
+            targets = addresses
+        } else {
+            targets = try store.restoreBans(now: wallClock()).filter { $0.jail == definition.name }.compactMap { NetworkAddress($0.address) }
+        }
+        let removed = try store.remove(jail: definition.name, addresses: addresses.map { $0.map(\.description) })
+        try writer.withLock { writer in
+            guard let writer else { throw ChannelError.closed }
+            for address in targets {
+                if localWorkers { metrics.channelDepth.add(1, ordering: .relaxed) }
+                try writer.publish(BanDecision(jail: definition.name, address: address, banTime: 0, time: Int64(wallClock() * 1e9)), as: .unban)
+            }
+            try writer.flush()
+        }
+        metrics.unbans.add(targets.count, ordering: .relaxed)
+        for address in targets { logger.notice("Unban \(address)", metadata: ["jail": "\(definition.name)"]) }
+        return removed
+    }
+
+    /// fail2ban's `data` column: the matched lines and the failure count.
+    private static func data(matches: [String], failures: Int) -> String? {
+        guard let encoded = try? JSONSerialization.data(withJSONObject: ["matches": matches, "failures": failures]) else { return nil }
+        return String(decoding: encoded, as: UTF8.self)
+    }
+
+    static func fileName(forJail jail: String) -> String {
+        String(jail.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "_" })
+    }
+}
+
+/// The tailer thread's matching state for one jail; touched only on that thread.
+private final class MatchingState: @unchecked Sendable {
+    let matcher: Matcher
+    var counter: FailureCounter<String>
+    let ignore: IgnoreList
+    let ignoreCommand: IgnoreCommand?
+    let initialSizes: [String: UInt64]
+    var lastPurge = 0.0
+
+    init(matcher: Matcher, counter: FailureCounter<String>, ignore: IgnoreList, ignoreCommand: IgnoreCommand?,
+         initialSizes: [String: UInt64]) {
+        self.matcher = matcher
+        self.counter = counter
+        self.ignore = ignore
+        self.ignoreCommand = ignoreCommand
+        self.initialSizes = initialSizes
+    }
+}
