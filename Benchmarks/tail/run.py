@@ -81,6 +81,19 @@ def wait_until_following(tool, process, log, deadline=30):
     time.sleep(0.5)
 
 
+def cpu_seconds(pid):
+    """Time a process's threads have run on a CPU so far (schedstat, nanoseconds; the
+    clock-tick counters in /proc/PID/stat are too coarse for runs this short)."""
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat") as stat:
+                total += int(stat.read().split()[0])
+        except OSError:
+            pass  # a thread that ended in between
+    return total / 1e9
+
+
 def measure(tool, warden, binaries, workdir, count, per_write, interval_us):
     log = os.path.join(workdir, f"{tool}.log")
     if os.path.exists(log):
@@ -92,9 +105,12 @@ def measure(tool, warden, binaries, workdir, count, per_write, interval_us):
     follower.stdout.close()
     try:
         wait_until_following(tool, follower, log)
+        cpu_before = cpu_seconds(follower.pid)
         subprocess.run([binaries["line_writer"], log, str(count), str(per_write), str(interval_us)], check=True)
         output, _ = reader.communicate(timeout=600)
         result = json.loads(output)
+        cpu = cpu_seconds(follower.pid) - cpu_before
+        result["lines_per_cpu_second"] = count / cpu if cpu > 0 else float("inf")
     finally:
         follower.send_signal(signal.SIGINT)
         try:
@@ -163,14 +179,18 @@ def section(arguments, info, results, ceiling, load_after):
         "line meets an idle follower. Follower start-up is not measured. fail2ban runs its FilterPyinotify "
         "(FileContainer reading, decoding, rotation checks) with the regex step replaced by a print.",
         "",
-        f"| follower | throughput lines/s | latency median µs | latency p99 µs |",
-        "|---|---|---|---|",
+        "The follower's CPU time (all threads, /proc/PID/task/*/schedstat) during the throughput phase gives "
+        "lines per CPU-second: what following costs, which background load barely changes, unlike lines/s.",
+        "",
+        f"| follower | throughput lines/s | lines per CPU-second | latency median µs | latency p99 µs |",
+        "|---|---|---|---|---|",
     ]
     for tool in tools:
         runs = results[tool]
         lines.append(f"| {NAMES[tool]} | {median(runs['throughput'], 'lines_per_second'):,.0f} | "
+                     f"{median(runs['throughput'], 'lines_per_cpu_second'):,.0f} | "
                      f"{median(runs['latency'], 'median_us'):,.1f} | {median(runs['latency'], 'p99_us'):,.1f} |")
-    lines.append(f"| writer alone, nobody following (ceiling) | {median(ceiling, 'lines_per_second'):,.0f} | | |")
+    lines.append(f"| writer alone, nobody following (ceiling) | {median(ceiling, 'lines_per_second'):,.0f} | | | |")
     lines += ["", f"Medians of {arguments.runs} runs per tool and phase (p99: median of the runs' p99). "
               "A follower's lines/s cannot exceed the writer's own rate, shown in the last row; the writer "
               "shares the CPUs with the follower and the reader."]
@@ -179,9 +199,10 @@ def section(arguments, info, results, ceiling, load_after):
             if other not in results:
                 continue
             throughput = median(results["warden"]["throughput"], "lines_per_second") / median(results[other]["throughput"], "lines_per_second")
+            cost = median(results["warden"]["throughput"], "lines_per_cpu_second") / median(results[other]["throughput"], "lines_per_cpu_second")
             latency = median(results["warden"]["latency"], "median_us") / median(results[other]["latency"], "median_us")
-            lines.append(f"warden vs {NAMES[other]}: **{throughput:.2f}×** the lines/s; warden's median latency is "
-                         f"**{latency:.2f}×** {NAMES[other]}'s.")
+            lines.append(f"warden vs {NAMES[other]}: **{throughput:.3g}×** the lines/s, **{cost:.3g}×** the lines per CPU-second; warden's median latency is "
+                         f"**{latency:.3g}×** {NAMES[other]}'s.")
     lines.append("")
     return "\n".join(lines)
 
@@ -224,7 +245,8 @@ def main():
                 latency = measure(tool, warden, binaries, arguments.workdir, arguments.latency_lines, 1, arguments.interval_us)
                 results[tool]["throughput"].append(throughput)
                 results[tool]["latency"].append(latency)
-                print(f"run {run + 1} {tool}: {throughput['lines_per_second']:,.0f} lines/s; latency median "
+                print(f"run {run + 1} {tool}: {throughput['lines_per_second']:,.0f} lines/s, "
+                      f"{throughput['lines_per_cpu_second']:,.0f} lines/CPU-s; latency median "
                       f"{latency['median_us']:.1f} µs, p99 {latency['p99_us']:.1f} µs", file=sys.stderr)
     finally:
         shutil.rmtree(arguments.workdir, ignore_errors=True)
