@@ -35,6 +35,7 @@ struct warden_client {
     int directory_watch;
     struct reader_connection readers[max_readers];
     int reader_count;
+    int refused;
     size_t used; // bytes of frames after the packet header
     unsigned char packet[packet_header_size + batch_capacity];
 };
@@ -50,6 +51,16 @@ static int connect_reader(warden_client *client, const char *name) {
     if (fd < 0) return -1;
     if (connect(fd, (struct sockaddr *)&address, sizeof(address)) != 0) {
         close(fd); // a stale socket of a reader that is gone
+        return 0;
+    }
+    // Lines go only to a reader run by root or by this client's own user: a socket another
+    // user planted in the directory gets nothing.
+    struct ucred listener;
+    socklen_t length = sizeof(listener);
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &listener, &length) != 0 ||
+        (listener.uid != 0 && listener.uid != geteuid())) {
+        close(fd);
+        client->refused++;
         return 0;
     }
     struct reader_connection *reader = &client->readers[client->reader_count++];
@@ -134,6 +145,8 @@ int warden_client_flush(warden_client *client) {
 }
 
 int warden_client_reader_count(const warden_client *client) { return client->reader_count; }
+
+int warden_client_refused_count(const warden_client *client) { return client->refused; }
 
 int warden_client_close(warden_client *client) {
     int result = warden_client_flush(client);

@@ -10,6 +10,11 @@ import Synchronization
 /// It reads only committed bytes (see `FileSpoolHeader`). When it has read everything in
 /// a rotated file it continues with `<path>.1` if that is the next generation, else with
 /// the current spool, counting the sequence numbers it skipped as lost.
+///
+/// Its position is saved in `<path>.<name>.offset` at the start of every `read` (the batch
+/// the previous call returned counts as consumed) and on `close`, so a reader restarted
+/// under the same name resumes there: after a kill -9 it sees at most the last batch again.
+/// A new reader starts at the beginning of the current spool.
 public final class FileChannelReader: ChannelReader, @unchecked Sendable {
     // Invariant: `read` runs on one thread at a time; `stop` only writes the eventfd and the atomic.
     private let path: String
@@ -17,7 +22,10 @@ public final class FileChannelReader: ChannelReader, @unchecked Sendable {
     private let stopSignal: Int32
     private let stopped = Atomic<Bool>(false)
     private let lostMessages = Atomic<UInt64>(0)
+    private let offsetFile: FileReaderOffsetFile
     private var spoolFD: Int32 = -1
+    /// First sequence number of the spool generation `spoolFD` holds.
+    private var generation: UInt64 = 0
     private var offset: UInt64 = 0
     private var nextSequence: UInt64 = 0
 
@@ -27,13 +35,22 @@ public final class FileChannelReader: ChannelReader, @unchecked Sendable {
     public init(_ configuration: ChannelConfiguration, name: String) throws {
         path = configuration.path
         let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
-        directoryWatch = try systemCall("inotify_init1") { warden_inotify_init() }
+        offsetFile = try FileReaderOffsetFile(spool: path, reader: name, mode: configuration.mode)
+        let watch = try systemCall("inotify_init1") { warden_inotify_init() }
+        directoryWatch = watch
         stopSignal = try systemCall("eventfd") { warden_eventfd() }
-        try systemCall("inotify_add_watch", path: directory) { warden_inotify_add_watch(directoryWatch, directory, Self.directoryEvents) }
-        // Start at the beginning of the current spool; a writer creates it if none exists yet.
+        try systemCall("inotify_add_watch", path: directory) { warden_inotify_add_watch(watch, directory, Self.directoryEvents) }
+        // A writer creates the spool if none exists yet.
         if FileChannelReader.openSpool(path) == nil { try FileChannelWriter(configuration).close() }
-        try switchTo(path)
+        if let saved = offsetFile.saved {
+            try resume(from: saved)
+        } else {
+            try switchTo(path)
+        }
     }
+
+    /// Where the next `read` starts; saved so a restarted reader continues from here.
+    var position: FileReaderPosition { FileReaderPosition(generation: generation, offset: offset, nextSequence: nextSequence) }
 
     public var lost: UInt64 { lostMessages.load(ordering: .relaxed) }
 
@@ -41,6 +58,8 @@ public final class FileChannelReader: ChannelReader, @unchecked Sendable {
         guard buffer.count >= ChannelConfiguration.minimumReadBufferSize else {
             throw ChannelError.bufferTooSmall(needed: ChannelConfiguration.minimumReadBufferSize)
         }
+        // Saved before draining inotify, so the event our own write raises is drained too.
+        try offsetFile.save(position)
         while true {
             if stopped.load(ordering: .acquiring) { return .stopped }
             drainEvents()
@@ -80,6 +99,40 @@ public final class FileChannelReader: ChannelReader, @unchecked Sendable {
         try switchTo(path)
     }
 
+    /// Reopens the generation a saved position points into. If it was rotated away (or the
+    /// spool was replaced), starts at the oldest generation still present and counts the
+    /// sequence numbers in between as lost.
+    private func resume(from saved: FileReaderPosition) throws {
+        for candidate in [path, path + ".1"] {
+            guard let fd = FileChannelReader.openSpool(candidate) else { continue }
+            if let header = try? FileSpoolHeader(readingFrom: fd, path: candidate), header.firstSequence == saved.generation,
+               FileChannelReader.isFrameBoundary(saved.offset, in: fd, header: header) {
+                adopt(fd, header: header)
+                offset = saved.offset
+                nextSequence = saved.nextSequence
+                return
+            }
+            Glibc.close(fd)
+        }
+        if let fd = FileChannelReader.openSpool(path + ".1"), let header = try? FileSpoolHeader(readingFrom: fd, path: path + ".1"),
+           header.firstSequence >= saved.nextSequence {
+            adopt(fd, header: header)
+        } else {
+            try switchTo(path)
+        }
+        if generation > saved.nextSequence { lostMessages.add(generation - saved.nextSequence, ordering: .relaxed) }
+    }
+
+    /// Whether `offset` is the committed end or the start of a valid frame header.
+    private static func isFrameBoundary(_ offset: UInt64, in fd: Int32, header: FileSpoolHeader) -> Bool {
+        if offset == header.committedBytes { return true }
+        guard offset < header.committedBytes else { return false }
+        var frameHeader: UInt64 = 0
+        let count = withUnsafeMutableBytes(of: &frameHeader) { pread(fd, $0.baseAddress, 8, off_t(FileSpoolHeader.size) + off_t(offset)) }
+        guard count == 8 else { return false }
+        return withUnsafeBytes(of: &frameHeader) { (try? FrameIterator.header(in: $0)) != nil }
+    }
+
     private func switchTo(_ spool: String) throws {
         guard let fd = FileChannelReader.openSpool(spool) else { throw ChannelError.system(call: "open", path: spool, errno: errno) }
         adopt(fd, header: try FileSpoolHeader(readingFrom: fd, path: spool))
@@ -91,6 +144,7 @@ public final class FileChannelReader: ChannelReader, @unchecked Sendable {
             if header.firstSequence > nextSequence { lostMessages.add(header.firstSequence - nextSequence, ordering: .relaxed) }
         }
         spoolFD = fd
+        generation = header.firstSequence
         offset = 0
         nextSequence = max(nextSequence, header.firstSequence)
     }
@@ -118,7 +172,10 @@ public final class FileChannelReader: ChannelReader, @unchecked Sendable {
         _ = write(stopSignal, &one, 8)
     }
 
+    /// Saves the position (everything `read` returned counts as consumed) and releases the reader.
     public func close() {
+        // A failed save only means a restart repeats the last batch.
+        try? offsetFile.save(position)
         if spoolFD >= 0 { Glibc.close(spoolFD) }
         Glibc.close(directoryWatch)
         Glibc.close(stopSignal)

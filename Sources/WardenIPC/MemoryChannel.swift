@@ -4,6 +4,10 @@
 /// writer's flush appends its batch to every queue; a full queue makes the writer wait
 /// (back-pressure), evicts the oldest batches (overwrite) or skips that reader (drop), and
 /// the reader counts what it missed. Readers see messages published after they attach.
+///
+/// A flush copies the batch once into an array all queues share; each reader's `read` then
+/// copies it into that reader's own buffer, so a message is copied once per reader — cheap
+/// next to the lock and wake-up, and it leaves every reader free to keep its buffer.
 public final class MemoryChannel: @unchecked Sendable {
     // All mutable state below is guarded by `lock`.
     private let lock = ConditionLock()

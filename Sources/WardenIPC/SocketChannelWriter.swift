@@ -12,6 +12,10 @@ import CLinux
 /// under drop (and overwrite, which a socket cannot do) a full reader is skipped and the
 /// count of skipped messages travels in the header of the next packet it does get. A
 /// reader that went away (EPIPE, ECONNRESET) is forgotten.
+///
+/// Authorisation runs both ways: the reader checks the writer's SO_PEERCRED, and the writer
+/// checks the credentials of the process that listens on a socket before sending it
+/// anything, so a socket planted in the directory by an unauthorised user gets no data.
 public final class SocketChannelWriter: ChannelWriter {
     private struct Peer {
         let fd: Int32
@@ -26,6 +30,7 @@ public final class SocketChannelWriter: ChannelWriter {
     private let directoryWatch: Int32
     private var peers: [String: Peer] = [:]
     private var closed = false
+    private var refusedReaders: UInt64 = 0
 
     public init(_ configuration: ChannelConfiguration) throws {
         self.configuration = configuration
@@ -45,6 +50,8 @@ public final class SocketChannelWriter: ChannelWriter {
 
     /// Readers this writer currently sends to.
     public var readerCount: Int { peers.count }
+    /// Connections this writer closed because the listening process failed `ipc.allow`.
+    public var refused: UInt64 { refusedReaders }
 
     public func publish(_ type: MessageType, payload: UnsafeRawBufferPointer) throws {
         guard !closed else { throw ChannelError.closed }
@@ -135,6 +142,15 @@ public final class SocketChannelWriter: ChannelWriter {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard connected == 0 else {
+            Glibc.close(fd)
+            return nil
+        }
+        // SO_PEERCRED on a connected socket names the process that called listen().
+        var pid: Int32 = 0
+        var uid: UInt32 = 0
+        var gid: UInt32 = 0
+        guard warden_peer_credentials(fd, &pid, &uid, &gid) == 0, configuration.allows(uid: uid, gid: gid) else {
+            refusedReaders += 1
             Glibc.close(fd)
             return nil
         }

@@ -22,13 +22,18 @@ struct IpcBenchWorkerCommand: ParsableCommand {
     @Option var expected = 0
     @Option var size = 100
     @Option var batch = 64
+    /// Reader name; default `bench<id>`. Tests restart a killed reader under its name.
+    @Option var name: String?
+    /// Reader: print the running message count after every batch, so a test can kill the
+    /// reader at a known point.
+    @Flag var progress = false
 
     func run() throws {
         let channel = ChannelConfiguration(adapter: adapter, path: path, readers: readers, policy: policy)
         if role == "writer" {
             try IpcBenchWorkerCommand.write(channel, id: id, messages: messages, size: size, batch: batch)
         } else {
-            let result = try IpcBenchWorkerCommand.read(channel, name: "bench\(id)", expected: expected) {
+            let result = try IpcBenchWorkerCommand.read(channel, name: name ?? "bench\(id)", expected: expected, progress: progress) {
                 print("ready")
                 fflush(nil)
             }
@@ -82,7 +87,7 @@ struct IpcBenchWorkerCommand: ParsableCommand {
 
     /// Reads until `expected` messages were received or counted lost. Latency is taken
     /// once per batch: that is when its messages became available to this reader.
-    static func read(_ channel: ChannelConfiguration, name: String, expected: Int, ready: () -> Void) throws -> ReaderResult {
+    static func read(_ channel: ChannelConfiguration, name: String, expected: Int, progress: Bool = false, ready: () -> Void) throws -> ReaderResult {
         let reader = try Channel.makeReader(channel, name: name)
         defer { reader.close() }
         ready()
@@ -104,6 +109,10 @@ struct IpcBenchWorkerCommand: ParsableCommand {
             }
             result.received += batch.messageCount
             lastReceived = now
+            if progress {
+                print(result.received)
+                fflush(nil)
+            }
         }
         result.lost = reader.lost
         (result.p50, result.p99, result.p999) = (latency.valueAtPercentile(50), latency.valueAtPercentile(99), latency.valueAtPercentile(99.9))

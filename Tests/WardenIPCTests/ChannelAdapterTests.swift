@@ -10,6 +10,7 @@ import Testing
     @Test(arguments: adapters)
     func everyReaderSeesEveryMessageInWriterOrder(adapter: ChannelConfiguration.Adapter) throws {
         let config = configuration(adapter, "order")
+        defer { removeChannelFiles(config) }
         let writers = 3, perWriter = 5000
         let readers = try (0..<2).map { index in
             CollectingReader(try Channel.makeReader(config, name: "reader\(index)")) { data, _ in data == writers * perWriter }
@@ -44,6 +45,7 @@ import Testing
         var spooled = configuration(adapter, "backpressure", capacity: 128 << 10)
         spooled.rotateBytes = 64 << 20
         let config = spooled
+        defer { removeChannelFiles(config) }
         let total = 200_000
         let reader = try Channel.makeReader(config, name: "slow")
         let writer = WriterThread {
@@ -65,6 +67,7 @@ import Testing
     @Test(arguments: adapters)
     func dropPolicyCountsLossesExactly(adapter: ChannelConfiguration.Adapter) throws {
         let config = configuration(adapter, "drop", policy: .drop, capacity: 128 << 10)
+        defer { removeChannelFiles(config) }
         let burst = 300_000
         let reader = try Channel.makeReader(config, name: "idle")
         let writer = try Channel.makeWriter(config)
@@ -97,6 +100,7 @@ import Testing
     @Test(arguments: adapters)
     func stopWakesABlockedReader(adapter: ChannelConfiguration.Adapter) throws {
         let config = configuration(adapter, "stop")
+        defer { removeChannelFiles(config) }
         let reader = try Channel.makeReader(config, name: "blocked")
         let collector = CollectingReader(reader) { _, _ in false }
         reader.stop()

@@ -31,11 +31,22 @@ final class CollectingReader: @unchecked Sendable {
     private let dataCount = Atomic<Int>(0)
     private let markerCount = Atomic<Int>(0)
 
-    init(_ reader: any ChannelReader, until done: @escaping @Sendable (_ data: Int, _ markers: [UInt64]) -> Bool) {
+    /// `decode` extracts (writer id, sequence) from a payload: `TestMessage`'s layout by
+    /// default, `benchWorkerMessage` for messages from `warden ipc-bench-worker` writers.
+    /// `progress` is called on the reading thread after every batch with the counts so far,
+    /// and once more with `finished` set when the reading thread ends.
+    init(_ reader: any ChannelReader,
+         decode: @escaping @Sendable (UnsafeRawBufferPointer) -> (id: UInt64, sequence: UInt64) = TestMessage.decode,
+         progress: (@Sendable (_ perWriter: [UInt64: Int], _ finished: Bool) -> Void)? = nil,
+         until done: @escaping @Sendable (_ data: Int, _ markers: [UInt64]) -> Bool) {
         self.reader = reader
         let thread = Thread { [self] in
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-            defer { buffer.deallocate(); finished.signal() }
+            defer {
+                buffer.deallocate()
+                progress?(received.mapValues(\.count), true)
+                finished.signal()
+            }
             do {
                 var data = 0
                 while !done(data, markers) {
@@ -43,7 +54,7 @@ final class CollectingReader: @unchecked Sendable {
                     if batch.isStopped { return }
                     var frames = FrameIterator(UnsafeRawBufferPointer(rebasing: buffer[0..<batch.byteCount]))
                     while let frame = try frames.next() {
-                        let (id, sequence) = TestMessage.decode(frame.payload)
+                        let (id, sequence) = decode(frame.payload)
                         if id == TestMessage.markerWriter {
                             markers.append(sequence)
                             markerCount.add(1, ordering: .releasing)
@@ -53,6 +64,7 @@ final class CollectingReader: @unchecked Sendable {
                             dataCount.add(1, ordering: .relaxed)
                         }
                     }
+                    progress?(received.mapValues(\.count), false)
                 }
             } catch { failure = error }
         }
@@ -84,10 +96,24 @@ final class WriterThread: @unchecked Sendable {
     }
 }
 
-/// A fresh directory under /tmp for one test's channel.
+/// `warden ipc-bench-worker` payloads: publish time, writer id, sequence.
+@Sendable func benchWorkerMessage(_ payload: UnsafeRawBufferPointer) -> (id: UInt64, sequence: UInt64) {
+    (payload.loadUnaligned(fromByteOffset: 8, as: UInt64.self), payload.loadUnaligned(fromByteOffset: 16, as: UInt64.self))
+}
+
+/// A fresh path under /tmp for one test's channel; `removeChannelFiles` deletes it.
 func temporaryChannelPath(_ label: String) -> String {
-    let path = "/tmp/ipca-test-\(label)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-    return path
+    "/tmp/warden-ipc-test-\(label)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+}
+
+/// Deletes what a test's channel left under /tmp: the socket directory, or the directory
+/// holding a spool, its rotations, lock and offset files. Memory channels leave nothing.
+func removeChannelFiles(_ configuration: ChannelConfiguration) {
+    switch configuration.adapter {
+    case .socket: try? FileManager.default.removeItem(atPath: configuration.path)
+    case .file: try? FileManager.default.removeItem(atPath: (configuration.path as NSString).deletingLastPathComponent)
+    case .memory, .shm: break
+    }
 }
 
 func configuration(_ adapter: ChannelConfiguration.Adapter, _ label: String, policy: ChannelConfiguration.Policy = .backpressure,
@@ -98,4 +124,43 @@ func configuration(_ adapter: ChannelConfiguration.Adapter, _ label: String, pol
         path += "/spool"
     }
     return ChannelConfiguration(adapter: adapter, path: path, policy: policy, capacity: capacity, rotateBytes: 1 << 20)
+}
+
+/// Per-writer message counts a `CollectingReader` reports, for a test thread to wait on
+/// ("kill writer 0 once 20,000 of its messages arrived").
+final class ReceiveProgress: @unchecked Sendable {
+    // `counts` and `finished` are guarded by `lock`.
+    private let lock = ConditionLock()
+    private var counts: [UInt64: Int] = [:]
+    private var finished = false
+
+    func update(_ perWriter: [UInt64: Int], finished: Bool) {
+        lock.withLock {
+            counts = perWriter
+            self.finished = self.finished || finished
+            lock.broadcast()
+        }
+    }
+
+    /// Blocks until `condition` holds for the counts; false if the reader ended first.
+    func wait(until condition: ([UInt64: Int]) -> Bool) -> Bool {
+        lock.withLock {
+            while !condition(counts) {
+                if finished { return false }
+                lock.wait()
+            }
+            return true
+        }
+    }
+}
+
+/// Publishes one message in `warden ipc-bench-worker`'s payload layout.
+func publishBenchMessage(_ writer: any ChannelWriter, id: UInt64, sequence: UInt64) throws {
+    var payload = [UInt8](repeating: 0x2e, count: 100)
+    payload.withUnsafeMutableBytes { raw in
+        raw.storeBytes(of: UInt64(0), toByteOffset: 0, as: UInt64.self)
+        raw.storeBytes(of: id, toByteOffset: 8, as: UInt64.self)
+        raw.storeBytes(of: sequence, toByteOffset: 16, as: UInt64.self)
+    }
+    try payload.withUnsafeBytes { try writer.publish(.logLine, payload: $0) }
 }

@@ -35,6 +35,10 @@ int warden_client_flush(warden_client *client);
 /* Number of readers the client is currently connected to. */
 int warden_client_reader_count(const warden_client *client);
 
+/* Connections the client closed because the listening process was neither root nor the
+ * client's own user (SO_PEERCRED), so a socket another user planted gets no lines. */
+int warden_client_refused_count(const warden_client *client);
+
 /* Flushes, closes every connection and frees the client. */
 int warden_client_close(warden_client *client);
 
