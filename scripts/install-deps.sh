@@ -16,6 +16,7 @@ packages=(
     python3-systemd   # fail2ban's journal reader, the oracle for journal line format
     python3-pyinotify # fail2ban's pyinotify backend, compared in Benchmarks/tail
     libsqlite3-dev    # SQLite for the ban store (WardenStore)
+    sqlite3           # the sqlite3 CLI: daemon crash tests read the store with it
 )
 
 missing=()

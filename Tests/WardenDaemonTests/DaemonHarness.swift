@@ -117,6 +117,30 @@ final class DaemonHarness: @unchecked Sendable {
         try capture(["ip", "netns", "exec", server, "nft", "list", "set", "inet", "warden", "demo-v4"])
     }
 
+    /// The addresses of the jail's kernel set, one per element.
+    func kernelElements() throws -> [String] {
+        let listing = try capture(["ip", "netns", "exec", server, "nft", "-j", "list", "set", "inet", "warden", "demo-v4"])
+        let pattern = try NSRegularExpression(pattern: #"\"val\": \"([0-9.]+)\""#)
+        return pattern.matches(in: listing, range: NSRange(listing.startIndex..., in: listing)).compactMap {
+            Range($0.range(at: 1), in: listing).map { String(listing[$0]) }
+        }
+    }
+
+    /// Unexpired addresses of the store's current bans (sqlite3 CLI on the daemon's file).
+    func storedBans() throws -> [String] {
+        let now = Date().timeIntervalSince1970
+        let rows = try capture(["sqlite3", directory + "/warden.sqlite3",
+                                "SELECT address FROM current WHERE bantime < 0 OR timeofban + bantime > \(now)"])
+        return rows.split(separator: "\n").map(String.init)
+    }
+
+    /// Moves a stored ban's start into the past so that it has expired.
+    func expireStoredBan(_ address: String) throws {
+        _ = try capture(["sqlite3", directory + "/warden.sqlite3",
+                         "UPDATE current SET timeofban = timeofban - 100000 WHERE address = '\(address)'"])
+        _ = try capture(["ip", "netns", "exec", server, "nft", "flush", "ruleset"])
+    }
+
     /// Whether a TCP connection from the peer reaches a listener on the server (the jail
     /// blocks every protocol, so a banned peer's SYN is rejected).
     func peerCanConnect() throws -> Bool {
