@@ -48,13 +48,13 @@ public struct FailureID: Sendable, Hashable, CustomStringConvertible {
                 candidate = candidate[..<slash]
             }
         }
-        if family != .ipv6, var v4 = parseIPv4(String(candidate)) {
+        if family != .ipv6, var v4 = parseIPv4(candidate) {
             var length = 32
             if let prefix, prefix >= 0 {
                 length = min(prefix, 32)
                 v4 &= length == 0 ? 0 : ~UInt32(0) << UInt32(32 - length)
             }
-            return FailureID(text: formatIPv4(v4) + (length > 0 && length < 32 ? "/\(length)" : ""), kind: .ipv4)
+            return FailureID(text: length > 0 && length < 32 ? formatIPv4(v4) + "/\(length)" : formatIPv4(v4), kind: .ipv4)
         }
         if family != .ipv4, var v6 = parseIPv6(String(candidate)) {
             if let prefix, prefix >= 0 {
@@ -88,7 +88,7 @@ public struct FailureID: Sendable, Hashable, CustomStringConvertible {
     private static func prefixLengthValue(_ suffix: Substring) -> Int? {
         if let length = Int(suffix), length >= 0 { return length }
         // A dotted or colon mask: count its leading one bits.
-        if let v4 = parseIPv4(String(suffix)) { return v4.leadingZeroBitCount == 0 ? (~v4).leadingZeroBitCount : 0 }
+        if let v4 = parseIPv4(suffix) { return v4.leadingZeroBitCount == 0 ? (~v4).leadingZeroBitCount : 0 }
         if let v6 = parseIPv6(String(suffix)) {
             let high = (~v6.0).leadingZeroBitCount
             return high == 64 ? 64 + (~v6.1).leadingZeroBitCount : high
@@ -96,10 +96,36 @@ public struct FailureID: Sendable, Hashable, CustomStringConvertible {
         return nil
     }
 
-    private static func parseIPv4(_ text: String) -> UInt32? {
-        var address = in_addr()
-        guard inet_pton(AF_INET, text, &address) == 1 else { return nil }
-        return UInt32(bigEndian: address.s_addr)
+    /// glibc's `inet_pton(AF_INET)` on the UTF-8 bytes, without the C string round
+    /// trip (every failure id goes through here): four dot-separated decimal octets,
+    /// each at most 255 and without a leading zero; the text ends at a NUL, as in C.
+    private static func parseIPv4(_ text: Substring) -> UInt32? {
+        var value: UInt32 = 0
+        var octet: UInt32 = 0
+        var sawDigit = false
+        var octets = 0
+        for byte in text.utf8 {
+            if byte == 0 { break }
+            if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
+                if sawDigit && octet == 0 { return nil }
+                octet = octet * 10 + UInt32(byte - UInt8(ascii: "0"))
+                if octet > 255 { return nil }
+                if !sawDigit {
+                    octets += 1
+                    if octets > 4 { return nil }
+                    sawDigit = true
+                }
+            } else if byte == UInt8(ascii: "."), sawDigit {
+                if octets == 4 { return nil }
+                value = value << 8 | octet
+                octet = 0
+                sawDigit = false
+            } else {
+                return nil
+            }
+        }
+        guard octets == 4 else { return nil }
+        return value << 8 | octet
     }
 
     private static func parseIPv6(_ text: String) -> (UInt64, UInt64)? {
@@ -121,7 +147,27 @@ public struct FailureID: Sendable, Hashable, CustomStringConvertible {
     }
 
     private static func formatIPv4(_ value: UInt32) -> String {
-        "\(value >> 24).\(value >> 16 & 0xFF).\(value >> 8 & 0xFF).\(value & 0xFF)"
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 15) { text in
+            var count = 0
+            for shift in stride(from: 24, through: 0, by: -8) {
+                let octet = UInt8(truncatingIfNeeded: value >> UInt32(shift))
+                if shift != 24 {
+                    text[count] = UInt8(ascii: ".")
+                    count += 1
+                }
+                if octet >= 100 {
+                    text[count] = UInt8(ascii: "0") + octet / 100
+                    count += 1
+                }
+                if octet >= 10 {
+                    text[count] = UInt8(ascii: "0") + octet / 10 % 10
+                    count += 1
+                }
+                text[count] = UInt8(ascii: "0") + octet % 10
+                count += 1
+            }
+            return String(decoding: UnsafeBufferPointer(rebasing: text[0..<count]), as: UTF8.self)
+        }
     }
 
     private static func formatIPv6(_ value: (UInt64, UInt64)) -> String {
