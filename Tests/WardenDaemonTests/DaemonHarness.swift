@@ -10,6 +10,8 @@ final class DaemonHarness: @unchecked Sendable {
     let peer: String
     let log: String
     private(set) var process: Process?
+    /// The configuration directory the daemon is started with (default: `directory`).
+    var configDirectory: String?
     private var listener: Int32 = -1
     static let serverAddress = "192.0.2.1", peerAddress = "192.0.2.2"
 
@@ -80,7 +82,7 @@ final class DaemonHarness: @unchecked Sendable {
     func startDaemon() throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["ip", "netns", "exec", server, try Self.wardenBinary(), "start", "--config", directory, "--foreground"]
+        process.arguments = ["ip", "netns", "exec", server, try Self.wardenBinary(), "start", "--config", configDirectory ?? directory, "--foreground"]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -99,7 +101,7 @@ final class DaemonHarness: @unchecked Sendable {
     /// Runs a client command against this daemon; returns its standard output.
     @discardableResult
     func client(_ arguments: String...) throws -> String {
-        try capture([try Self.wardenBinary()] + arguments + ["--config", directory])
+        try capture([try Self.wardenBinary()] + arguments + ["--config", configDirectory ?? directory])
     }
 
     func appendFailures(from address: String, count: Int) throws {
