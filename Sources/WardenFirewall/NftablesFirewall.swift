@@ -86,6 +86,8 @@ public final class NftablesFirewall {
                 transactions = 1
             } catch {
                 if error.namesMissingObject { throw .layoutMissing(error) }
+                // Without CAP_NET_ADMIN every half would fail the same way.
+                if error.message.contains("Operation not permitted") { throw .nftables(error) }
                 transactions = 1
                 rejected += isolateRejected(elements[...], transactions: &transactions)
             }
