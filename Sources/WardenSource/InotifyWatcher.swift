@@ -62,8 +62,29 @@ final class InotifyWatcher: FileWatchRegistry {
 
     /// Reads all queued events and applies them: names first, in order, then one pump per
     /// log that had writes.
+    ///
+    /// Event handlers never trust a `stat` of the log's name to tell which file an event
+    /// was about: by the time an event is read the name may already point at a file
+    /// several rotations later. Renames are resolved by the new name's identity, and a
+    /// log's new current file is opened only after the queue is empty, followed by one
+    /// more look at the queue, so every rename that happened before that open is known
+    /// (and its file queued for draining) before the current file's lines are delivered.
     func handleEvents() {
         var modified: Set<String> = []
+        var overflowed = false
+        repeat {
+            overflowed = readQueuedEvents(into: &modified) || overflowed
+        } while !overflowed && fileSet.openMissingCurrentFiles(among: modified)
+        if overflowed {
+            fileSet.statistics.overflowsCounter.wrappingAdd(1, ordering: .releasing)
+            fileSet.rescan()
+            return
+        }
+        for path in modified { if let log = fileSet.logs[path] { fileSet.pump(log) } }
+    }
+
+    /// Applies events until the queue is empty; true when the queue overflowed.
+    private func readQueuedEvents(into modified: inout Set<String>) -> Bool {
         var movedFrom: [UInt32: String] = [:]
         var overflowed = false
         while true {
@@ -81,31 +102,30 @@ final class InotifyWatcher: FileWatchRegistry {
                 if let directory = directories[watch], nameLength > 0 {
                     let name = String(cString: (event + 16).assumingMemoryBound(to: CChar.self))
                     let path = directory == "/" ? "/" + name : directory + "/" + name
-                    defer { modified.insert(path) }
+                    modified.insert(path)
                     if mask & InotifyMask.movedFrom != 0 {
                         movedFrom[cookie] = path
-                        fileSet.pathVanished(path)
                     } else if mask & InotifyMask.delete != 0 {
                         fileSet.pathVanished(path)
-                    } else if mask & InotifyMask.movedTo != 0, let oldPath = movedFrom.removeValue(forKey: cookie) {
-                        fileSet.renamedAway(from: oldPath, to: path)
-                        modified.insert(oldPath)
-                        fileSet.pathAppeared(path)
-                    } else {
+                    } else if mask & InotifyMask.movedTo != 0 {
+                        if let oldPath = movedFrom.removeValue(forKey: cookie) {
+                            fileSet.renamed(from: oldPath, to: path)
+                            modified.insert(oldPath)
+                        }
+                        // A file renamed over a log's name replaces its current file.
                         fileSet.pathAppeared(path)
                     }
+                    // IN_CREATE: the file is opened by openMissingCurrentFiles once the
+                    // queue is empty, not here (see handleEvents).
                 } else if let file = files[watch] {
                     if mask & InotifyMask.ignored != 0 { files[watch] = nil } else { modified.insert(file.path) }
                 }
                 offset += 16 + nameLength
             }
         }
-        if overflowed {
-            fileSet.statistics.overflowsCounter.wrappingAdd(1, ordering: .releasing)
-            fileSet.rescan()
-            return
-        }
-        for path in modified { if let log = fileSet.logs[path] { fileSet.pump(log) } }
+        // Moved out of the watched directories: only the name is gone.
+        for path in movedFrom.values { fileSet.pathVanished(path) }
+        return overflowed
     }
 }
 

@@ -167,17 +167,37 @@ final class LogFileSet {
         retire(current, from: log)
     }
 
-    /// A file renamed from a watched name to `newPath`: if it was never opened (it lived
-    /// and was rotated between two looks), open it now under its new name and drain it
-    /// from the start, so its lines are not lost.
-    func renamedAway(from oldPath: String, to newPath: String) {
+    /// A rename from `oldPath` to `newPath` (both in watched directories). The file is
+    /// identified by its new name: if it is a log's current file, that file is retired
+    /// and drained; if warden never opened it (it lived and was rotated between two
+    /// looks), it is opened now under its new name and drained from the start, so its
+    /// lines are not lost. Retiring by identity, not by what the old name points at now,
+    /// keeps rotated files in rename order however far behind the events are read.
+    func renamed(from oldPath: String, to newPath: String) {
         guard pattern(for: oldPath) != nil, let info = fileStatus(path: newPath), isRegularFile(info) else { return }
-        guard !isTracked(FileIdentity(info)) else { return }
+        let identity = FileIdentity(info)
         let log = watchedLog(oldPath)
+        if let current = log.current, current.identity == identity {
+            log.current = nil
+            retire(current, from: log)
+            return
+        }
+        guard !isTracked(identity) else { return }
         if let file = openFile(path: newPath, for: oldPath, offset: { _ in 0 }) {
             log.rotated.append(file)
             statistics.rotationsCounter.wrappingAdd(1, ordering: .releasing)
         }
+    }
+
+    /// Opens the file now behind each name in `paths` that matches a pattern and has no
+    /// current file. Returns whether any was opened.
+    func openMissingCurrentFiles(among paths: Set<String>) -> Bool {
+        var opened = false
+        for path in paths where logs[path]?.current == nil && pattern(for: path) != nil {
+            pathAppeared(path)
+            opened = opened || logs[path]?.current != nil
+        }
+        return opened
     }
 
     private func retire(_ file: TailedFile, from log: WatchedLog) {

@@ -65,10 +65,14 @@ final class TailedFile {
         }
     }
 
-    /// Extends the remembered prefix while the file is still shorter than the limit.
+    /// Extends the remembered prefix while the file is still shorter than the limit. The
+    /// longer prefix is taken only if it starts with the one remembered: a file rewritten
+    /// since must keep failing `isUnchangedBeforeOffset`, not teach it the new content.
     private func refreshPrefix() {
         let wanted = Int(min(committedOffset, UInt64(Self.prefixLimit)))
-        if wanted > prefix.count { prefix = readPrefix(length: wanted) }
+        guard wanted > prefix.count else { return }
+        let current = readPrefix(length: wanted)
+        if current.starts(with: prefix) { prefix = current }
     }
 
     /// Whether the file still starts with the bytes read from it earlier and is not

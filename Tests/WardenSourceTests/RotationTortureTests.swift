@@ -71,7 +71,7 @@ struct RotationTortureTests {
         let problems = deliveryProblems(outcome.numbers, expected: outcome.written)
         #expect(problems.missing == 0, "\(method): \(problems.missing) of \(outcome.written) lines lost")
         #expect(problems.repeated == 0, "\(method): \(problems.repeated) lines delivered twice")
-        #expect(problems.outOfOrder == 0, "\(method): \(problems.outOfOrder) lines out of order")
+        #expect(problems.outOfOrder == 0, "\(method): \(problems.outOfOrder) lines out of order: \(outOfOrderContext(outcome.numbers))")
         if method == .truncateInPlace {
             #expect(outcome.tailer.statistics.truncations == 100)
         } else {
@@ -122,3 +122,4 @@ struct RotationTortureTests {
         #expect(tailer.statistics.truncations == 1)
     }
 }
+

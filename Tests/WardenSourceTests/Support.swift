@@ -81,3 +81,10 @@ func deliveryProblems(_ numbers: [Int], expected count: Int) -> (missing: Int, r
     }
     return (count - seen.count, repeated, outOfOrder)
 }
+
+/// The numbers around each place delivery went backwards, for a failure message.
+func outOfOrderContext(_ numbers: [Int]) -> String {
+    numbers.indices.dropFirst().filter { numbers[$0] < numbers[$0 - 1] }.prefix(3).map { index in
+        numbers[max(0, index - 3)..<min(numbers.count, index + 3)].map(String.init).joined(separator: ",")
+    }.joined(separator: " | ")
+}
