@@ -13,7 +13,8 @@ final class InotifyWatcher: FileWatchRegistry {
     private var directories: [Int32: String] = [:]
     private var files: [Int32: TailedFile] = [:]
     private var logsOfFiles: [Int32: String] = [:]
-    private let buffer = UnsafeMutableRawPointer.allocate(byteCount: 256 * 1024, alignment: 8)
+    private static let bufferSize = 256 * 1024
+    private let buffer = UnsafeMutableRawPointer.allocate(byteCount: InotifyWatcher.bufferSize, alignment: 8)
     private let diagnostics: @Sendable (String) -> Void
 
     init(fileSet: LogFileSet, diagnostics: @escaping @Sendable (String) -> Void) throws {
@@ -88,7 +89,7 @@ final class InotifyWatcher: FileWatchRegistry {
         var movedFrom: [UInt32: String] = [:]
         var overflowed = false
         while true {
-            let count = read(descriptor, buffer, 256 * 1024)
+            let count = read(descriptor, buffer, Self.bufferSize)
             guard count > 0 else { break }
             var offset = 0
             while offset < count {
@@ -122,6 +123,9 @@ final class InotifyWatcher: FileWatchRegistry {
                 }
                 offset += 16 + nameLength
             }
+            // Room left for the largest event (16 bytes + NAME_MAX + NUL) means the kernel
+            // had nothing more queued: the queue was empty, without another read to see it.
+            if count < Self.bufferSize - 16 - 256 { break }
         }
         // Moved out of the watched directories: only the name is gone.
         for path in movedFrom.values { fileSet.pathVanished(path) }
