@@ -214,9 +214,9 @@ def section(arguments, info, results, ceiling, load_after):
 
 
 NOTES = (
-    "Reading the numbers: tail -F copies bytes from the file to its output without looking at lines; "
-    "warden splits every line (memchr), keeps per-line end offsets for exactly-once positions and "
-    "checks for truncation after each read, which is the difference in lines per CPU-second. "
+    "Reading the numbers: tail -F copies bytes from the file to its output without looking at lines, "
+    "while warden also splits every line (memchr), keeps per-line end offsets for exactly-once positions and "
+    "checks for truncation after each read; the lines per CPU-second column shows what all of that costs. "
     "With the machine loaded, lines/s swings by 2x between runs for every tool (compare the ceiling row), "
     "so ratios of lines/s are only indicative; lines per CPU-second is the steadier comparison. "
     "fail2ban's p99 of about 0.18 s appears in every run, loaded or not by the other tools, so it comes from "
@@ -236,7 +236,7 @@ def update_document(text):
         document = document.rstrip("\n") + "\n\n" + text
     else:
         end = document.find("\n## ", start + len(SECTION))
-        document = document[:start] + text + (document[end + 1:] if end >= 0 else "")
+        document = document[:start] + text.rstrip("\n") + "\n" + (document[end:] if end >= 0 else "")
     with open(path, "w") as output:
         output.write(document)
 
