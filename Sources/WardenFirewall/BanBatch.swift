@@ -44,9 +44,9 @@ public struct BanBatch: Sendable {
     public var isEmpty: Bool { entries.isEmpty }
 }
 
-/// What happened to a batch: elements the kernel rejected (an address inside a network
-/// that is already banned in the same set: interval sets refuse overlaps; a jail the
-/// layout does not know) are reported one by one with nft's message, and everything else
+/// What happened to a batch: elements that were refused (a network overlapping a network
+/// already banned in the jail: interval sets refuse overlaps; a jail the layout does not
+/// know) are reported one by one with nft's message, and everything else
 /// was applied.
 public struct BanBatchResult: Sendable {
     public struct Rejection: Sendable {

@@ -1,18 +1,23 @@
 /// warden's own nftables layout, rendered as nft commands:
 ///
 ///     table inet warden {
-///         set sshd-v4 { type ipv4_addr; flags interval, timeout; }
-///         set sshd-v6 { type ipv6_addr; flags interval, timeout; }
+///         set sshd-v4     { type ipv4_addr; flags timeout; }
+///         set sshd-v4-net { type ipv4_addr; flags interval, timeout; }
+///         set sshd-v6     { type ipv6_addr; flags timeout; }
+///         set sshd-v6-net { type ipv6_addr; flags interval, timeout; }
 ///         chain jail-sshd {
 ///             tcp dport { 22 } ip saddr @sshd-v4 reject
+///             tcp dport { 22 } ip saddr @sshd-v4-net reject
 ///             tcp dport { 22 } ip6 saddr @sshd-v6 reject
+///             tcp dport { 22 } ip6 saddr @sshd-v6-net reject
 ///         }
 ///         chain input   { type filter hook input priority -1; jump jail-sshd }
 ///         chain forward { type filter hook forward priority -1; jump jail-sshd }
 ///     }
 ///
-/// One table owned by warden (nothing else is touched), an interval set per family so CIDR
-/// bans work, per-element timeouts so the kernel expires bans, one regular chain per jail
+/// One table owned by warden (nothing else is touched), per family a hash set for single
+/// addresses and an interval set so CIDR bans work (`SetKind` says why two), per-element
+/// timeouts so the kernel expires bans, one regular chain per jail
 /// so a jail's rules are replaced as a unit, and base chains on input and forward so
 /// traffic to published container ports (which is forwarded) is filtered too.
 public struct FirewallLayout: Sendable {
@@ -53,8 +58,10 @@ public struct FirewallLayout: Sendable {
     public func installCommands() -> String {
         var lines = ["add table \(qualifiedTable)"]
         for jail in jails {
-            lines.append("add set \(qualifiedTable) \(jail.ipv4Set) { type ipv4_addr; flags interval, timeout; }")
-            lines.append("add set \(qualifiedTable) \(jail.ipv6Set) { type ipv6_addr; flags interval, timeout; }")
+            for set in jail.sets {
+                let type = set.family == .ipv4 ? "ipv4_addr" : "ipv6_addr"
+                lines.append("add set \(qualifiedTable) \(set.name) { type \(type); \(set.kind.declaration) }")
+            }
             lines.append("add chain \(qualifiedTable) \(jail.chain)")
             lines.append("flush chain \(qualifiedTable) \(jail.chain)")
             for rule in rules(for: jail) { lines.append("add rule \(qualifiedTable) \(jail.chain) \(rule)") }
@@ -75,8 +82,7 @@ public struct FirewallLayout: Sendable {
         remaining.remove(jail: jail.jail)
         return remaining.installCommands()
             + "delete chain \(qualifiedTable) \(jail.chain)\n"
-            + "delete set \(qualifiedTable) \(jail.ipv4Set)\n"
-            + "delete set \(qualifiedTable) \(jail.ipv6Set)\n"
+            + jail.sets.map { "delete set \(qualifiedTable) \($0.name)\n" }.joined()
     }
 
     /// The jail's rules, one per family and protocol, as fail2ban's actions write them:
@@ -97,9 +103,9 @@ public struct FirewallLayout: Sendable {
             matches = protocols.map { "\($0) dport \(jail.ports.nftSet) " }
         }
         var rules: [String] = []
-        for family in [AddressFamily.ipv4, .ipv6] {
+        for set in jail.sets {
             for match in matches {
-                rules.append("\(match)\(family.nftAddressMatch) @\(jail.set(for: family)) \(jail.blockType.statement(for: family))")
+                rules.append("\(match)\(set.family.nftAddressMatch) @\(set.name) \(jail.blockType.statement(for: set.family))")
             }
         }
         return rules

@@ -67,7 +67,7 @@ public final class FirewallReconciler {
     private func layoutIsComplete() throws(NftablesError) -> Bool {
         guard let present = try firewall.presentObjects() else { return false }
         for jail in firewall.layout.jails {
-            for name in ["set \(jail.ipv4Set)", "set \(jail.ipv6Set)", "chain \(jail.chain)"] where !present.contains(name) {
+            for name in jail.sets.map({ "set \($0.name)" }) + ["chain \(jail.chain)"] where !present.contains(name) {
                 return false
             }
         }

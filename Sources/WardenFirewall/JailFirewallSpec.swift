@@ -48,16 +48,36 @@ public struct JailFirewallSpec: Hashable, Sendable {
 
     /// The jail's identifier in nft (see `NftablesName`).
     public var identifier: String { NftablesName.identifier(forJail: jail) }
-    public var ipv4Set: String { identifier + "-v4" }
-    public var ipv6Set: String { identifier + "-v6" }
     public var chain: String { "jail-" + identifier }
 
-    public func set(for family: AddressFamily) -> String { family == .ipv4 ? ipv4Set : ipv6Set }
+    /// `<jail>-v4`, `<jail>-v6` hold single addresses; `<jail>-v4-net`, `<jail>-v6-net` hold
+    /// networks (CIDR bans, IPv6 prefix bans). See `SetKind` for why they are apart.
+    public func set(for family: AddressFamily, _ kind: SetKind) -> String {
+        identifier + (family == .ipv4 ? "-v4" : "-v6") + (kind == .networks ? "-net" : "")
+    }
+
+    /// Every set of the jail, in the order the rules use them.
+    var sets: [(name: String, family: AddressFamily, kind: SetKind)] {
+        [AddressFamily.ipv4, .ipv6].flatMap { family in SetKind.allCases.map { (set(for: family, $0), family, $0) } }
+    }
 }
 
 public struct FirewallSpecError: Error, Sendable, CustomStringConvertible {
     public var description: String
     init(_ description: String) { self.description = description }
+}
+
+/// Each jail has a set of single addresses and a set of networks per family.
+///
+/// Both carry per-element timeouts. Only the networks set has the `interval` flag: before
+/// every `add element`, nft 1.0.6 reads back all elements of every non-empty interval set
+/// in the ruleset (to check overlaps), so a batch into an interval set holding thousands of
+/// bans costs time proportional to all of them. Single addresses, nearly all bans, go to a
+/// hash set, which nft adds to without reading anything back.
+public enum SetKind: Hashable, Sendable, CaseIterable {
+    case hosts, networks
+
+    var declaration: String { self == .hosts ? "flags timeout;" : "flags interval, timeout;" }
 }
 
 public enum FirewallHook: String, Hashable, Sendable, CaseIterable {

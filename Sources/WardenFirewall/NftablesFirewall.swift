@@ -114,7 +114,8 @@ public final class NftablesFirewall {
     }
 
     /// One `add element` per set for the bans, and an `add`/`delete element` pair per set
-    /// for the unbans.
+    /// for the unbans. Single addresses go to the jail's hosts set, networks to its
+    /// interval set.
     private func commands(for elements: ArraySlice<SetElement>) -> String {
         var bansBySet: [String: [String]] = [:]
         var unbansBySet: [String: [String]] = [:]
@@ -141,11 +142,15 @@ public final class NftablesFirewall {
         return text
     }
 
-    /// The elements of a jail's set as nft prints them (`192.0.2.1`, `198.51.100.0/24`).
+    /// The elements of a jail's sets for one family (addresses, then networks) as nft
+    /// prints them (`192.0.2.1`, `198.51.100.0/24`).
     public func elements(jail name: String, family: AddressFamily) throws(NftablesError) -> [String] {
         guard let jail = layout.spec(forJail: name) else { return [] }
-        let listing = try context.run("list set \(layout.qualifiedTable) \(jail.set(for: family))\n")
-        return Self.elements(inListing: listing)
+        var elements: [String] = []
+        for set in jail.sets where set.family == family {
+            elements += Self.elements(inListing: try context.run("list set \(layout.qualifiedTable) \(set.name)\n"))
+        }
+        return elements
     }
 
     /// Parses `elements = { a timeout 10m expires 9m59s, b, … }` out of a set listing.
@@ -195,6 +200,6 @@ private struct SetElement {
         self.entry = entry
         let family: AddressFamily = entry.address.family == .ipv4 ? .ipv4 : .ipv6
         let address = family == .ipv6 ? entry.address.masked(toPrefix: jail.ipv6Prefix) : entry.address.masked(toPrefix: 32)
-        key = Key(set: jail.set(for: family), element: address.description)
+        key = Key(set: jail.set(for: family, address.isHost ? .hosts : .networks), element: address.description)
     }
 }

@@ -19,7 +19,7 @@ public struct ShellAction: Sendable {
     /// `protocol`, … as fail2ban passes them) fill the static tags.
     public init(reference: FilterReference, jailValues: [String: String], configDirectory: String) throws {
         let config = try ConfigSet.load(name: "action.d/" + reference.name, in: configDirectory)
-        var values: [String: String] = [:]
+        var values: [String: String] = ["actname": reference.name]
         for key in config.keys(in: "Init") {
             values[key] = try config.value(section: "Init", key: key)
         }

@@ -22,6 +22,7 @@ import WardenIPC
         }
         #expect(listing.contains("set sshd-v4"), "\(listing)")
         #expect(listing.contains("type ipv6_addr"))
+        #expect(listing.contains("set sshd-v4-net"))
         #expect(listing.contains("flags interval,timeout"))
         #expect(listing.contains("hook input priority filter - 1"))
         #expect(listing.contains("hook forward priority filter - 1"))
@@ -59,7 +60,7 @@ import WardenIPC
             batch.ban(Self.address("2001:db8:1:2::5"), jail: "sshd", timeout: .seconds(600))
             batch.ban(Self.address("2001:db8:1:2::6"), jail: "sshd", timeout: .seconds(600))  // same /64
             let rejected = try firewall.apply(batch).rejected.count
-            let listing = try NftablesContext().run("list set inet warden sshd-v4\n")
+            let listing = try NftablesContext().run("list set inet warden sshd-v4-net\n")
             return (try firewall.elements(jail: "sshd", family: .ipv4), try firewall.elements(jail: "sshd", family: .ipv6), listing, rejected)
         }
         #expect(rejected == 0)
@@ -102,12 +103,12 @@ import WardenIPC
             _ = try firewall.apply(first)
             var second = BanBatch()
             for index in 1...20 { second.ban(Self.address("192.0.2.\(index)"), jail: "sshd", timeout: .seconds(600)) }
-            second.ban(Self.address("198.51.100.7"), jail: "sshd", timeout: .seconds(600))
+            second.ban(Self.address("198.51.100.0/25"), jail: "sshd", timeout: .seconds(600))
             second.ban(Self.address("192.0.2.77"), jail: "nojail", timeout: .seconds(600))
             return (try firewall.apply(second), try firewall.elements(jail: "sshd", family: .ipv4))
         }
         #expect(result.applied == 20)
-        #expect(result.rejected.map(\.entry.address.description).sorted() == ["192.0.2.77", "198.51.100.7"])
+        #expect(result.rejected.map(\.entry.address.description).sorted() == ["192.0.2.77", "198.51.100.0/25"])
         #expect(result.rejected.contains { $0.message.contains("overlap") })
         #expect(elements.count == 21)
     }
