@@ -36,12 +36,15 @@ public final class BanWorker: Sendable {
     private let policies: [String: RestorePolicy]
     private let logger: Logger
     private let metrics: DaemonMetrics
+    /// Shell actions told about each batch of bans once it is in the kernel.
+    private let shellActions: JailShellActions?
     /// Reconciles so far (start-up restore included); read by tests and `status`.
     public let reconciles = Atomic<Int>(0)
 
     public init(layout: FirewallLayout, store: BanStore, policies: [String: RestorePolicy],
-                logger: Logger, metrics: DaemonMetrics) throws {
+                logger: Logger, metrics: DaemonMetrics, shellActions: JailShellActions? = nil) throws {
         self.layout = layout
+        self.shellActions = shellActions
         self.store = store
         self.policies = policies
         self.logger = logger
@@ -148,6 +151,7 @@ public final class BanWorker: Sendable {
             logger.error("ban batch failed", metadata: ["error": "\(error)", "entries": "\(batch.count)"])
         }
         let applied = monotonicNanoseconds()
+        shellActions?.banned(decisions.filter { $0.type == .ban }.map(\.decision))
         for item in decisions {
             metrics.jail(item.decision.jail).channelDepth.subtract(1, ordering: .relaxed)
             if item.type == .ban { metrics.banApplied(jail: item.decision.jail, address: item.decision.address, at: applied) }

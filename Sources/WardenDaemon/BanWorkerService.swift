@@ -9,12 +9,14 @@ import WardenStore
 public final class BanWorkerService: Sendable {
     private let worker: BanWorker
     private let readers: [DecisionReader]
+    private let shellActions: JailShellActions?
     private let metrics: DaemonMetrics
     private let logger: Logger
 
     /// - Parameter readerName: names this process's reader on each channel (its socket,
     ///   file offset or shm cursor), so a restarted worker reattaches where it was.
-    public init(jails: [JailDefinition], store: BanStore, metrics: DaemonMetrics, logger: Logger,
+    /// - Parameter configDirectory: where `action.d` is, for the jails' shell actions.
+    public init(jails: [JailDefinition], configDirectory: String, store: BanStore, metrics: DaemonMetrics, logger: Logger,
                 readerName: String = "worker") throws {
         var layout = FirewallLayout()
         var policies: [String: RestorePolicy] = [:]
@@ -23,7 +25,9 @@ public final class BanWorkerService: Sendable {
             let calculator = try BanTimeCalculator(jail)
             policies[jail.name] = RestorePolicy(maximumBanTime: calculator.maximumBanTime, incrementEnabled: jail.banTimeIncrement.enabled)
         }
-        worker = try BanWorker(layout: layout, store: store, policies: policies, logger: logger, metrics: metrics)
+        shellActions = try JailShellActions.make(jails: jails, configDirectory: configDirectory, logger: logger)
+        worker = try BanWorker(layout: layout, store: store, policies: policies, logger: logger, metrics: metrics,
+                               shellActions: shellActions)
         readers = try jails.map { jail in
             try DecisionReader(jail: jail.name, configuration: jail.channel, readerName: readerName)
         }
@@ -33,6 +37,7 @@ public final class BanWorkerService: Sendable {
 
     /// Installs the table, restores stored bans in one batch, then starts reading decisions.
     public func start() throws {
+        shellActions?.start()
         try worker.start()
         for reader in readers {
             try reader.start(worker: worker, metrics: metrics.jail(reader.jail), logger: logger)
@@ -43,6 +48,7 @@ public final class BanWorkerService: Sendable {
     public func stop() {
         for reader in readers { reader.stop() }
         worker.stop()
+        shellActions?.stop()
     }
 
     public var reconciles: Int { worker.reconciles.load(ordering: .relaxed) }

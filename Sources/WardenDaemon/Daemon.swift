@@ -100,7 +100,7 @@ public final class Daemon: Sendable {
         try? store.purge(age: settings.databasePurgeAge, now: wallClock())
         var workers: BanWorkerService?
         if options.localWorkers {
-            let service = try BanWorkerService(jails: configuration.jails, store: store, metrics: metrics, logger: logger, readerName: "daemon")
+            let service = try BanWorkerService(jails: configuration.jails, configDirectory: settings.configDirectory, store: store, metrics: metrics, logger: logger, readerName: "daemon")
             try service.start()
             workers = service
         }

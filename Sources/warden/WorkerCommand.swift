@@ -41,7 +41,7 @@ struct WorkerCommand: ParsableCommand {
             throw ValidationError("jail \(memory.name) uses ipc = memory, which only works inside the daemon")
         }
         let store = try BanStore(path: settings.databaseFile)
-        let service = try BanWorkerService(jails: jails, store: store, metrics: DaemonMetrics(), logger: logger, readerName: name)
+        let service = try BanWorkerService(jails: jails, configDirectory: settings.configDirectory, store: store, metrics: DaemonMetrics(), logger: logger, readerName: name)
         try service.start()
         logger.notice("ban worker started", metadata: ["jails": "\(jails.map(\.name).joined(separator: ","))"])
         while SignalLoop.wait() != .stop {}
