@@ -22,6 +22,10 @@ Measured per daemon, in this order, on a fresh start:
            timeout (--timeout, default 120 s) and the count it reached is reported.
   rss1     VmRSS after the burst.
 
+  events   during the burst `nft monitor` also records when the first and the last
+           address reached the kernel, and one listing of the full set is timed (the
+           poll's own cost, which bounds how finely `burst` can be resolved).
+
 Targets (warden): burst < 0.1 s, median latency < 1 ms, RSS < 15 MB, ping < 50 ms.
 Usage (root): Benchmarks/daemon/run.py [--warden PATH] [--rounds N] [--timeout S]
 """
@@ -204,6 +208,9 @@ def measure(kind, warden, work, count, timeout, latency_samples):
 
         before = daemon.elements()
         text = "".join(line(burst_address(i)) * 3 for i in range(count))
+        # The monitor also sees the burst: when the first and the last address reached
+        # the kernel, without the cost of listing the set (the poll below).
+        monitor = Monitor(daemon)
         started = time.perf_counter()
         daemon.append(text)
         reached, deadline = before, started + timeout
@@ -214,6 +221,15 @@ def measure(kind, warden, work, count, timeout, latency_samples):
             time.sleep(0.005)
         result["burst_s"] = time.perf_counter() - started
         result["burst_banned"] = reached - before
+        time.sleep(0.2)
+        with monitor.cond:
+            arrivals = [monitor.seen[burst_address(i)] for i in range(count) if burst_address(i) in monitor.seen]
+        monitor.stop()
+        result["burst_first_event_s"] = min(arrivals) - started if arrivals else None
+        result["burst_last_event_s"] = max(arrivals) - started if arrivals else None
+        listing = time.perf_counter()
+        daemon.elements()
+        result["list_set_s"] = time.perf_counter() - listing
         result["rss_after_kib"] = daemon.rss_kib()
     finally:
         daemon.stop()
@@ -241,7 +257,8 @@ def main():
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f"# load average after {os.getloadavg()}")
-    keys = ["ping_s", "client_ping_s", "rss_start_kib", "latency_median_s", "latency_p99_s", "burst_s", "burst_banned", "rss_after_kib"]
+    keys = ["ping_s", "client_ping_s", "rss_start_kib", "latency_median_s", "latency_p99_s", "burst_s", "burst_banned",
+            "burst_first_event_s", "burst_last_event_s", "list_set_s", "rss_after_kib"]
     medians = {kind: {k: statistics.median(r[k] for r in runs) for k in keys} for kind, runs in rows.items()}
     print(json.dumps({"runs": rows, "medians": medians}, indent=1))
     if "fail2ban" in medians:
@@ -252,6 +269,7 @@ def main():
         print(f"latency p99   warden {w['latency_p99_s']*1e3:.2f} ms   fail2ban {f['latency_p99_s']*1e3:.2f} ms")
         wr, fr = w['burst_banned'] / w['burst_s'], f['burst_banned'] / f['burst_s']
         print(f"burst         warden {w['burst_banned']:.0f} in {w['burst_s']:.3f} s ({wr:.0f}/s)   fail2ban {f['burst_banned']:.0f} in {f['burst_s']:.1f} s ({fr:.0f}/s)   ({wr/fr:.0f}x bans/s)")
+        print(f"burst events  warden first {w['burst_first_event_s']:.3f} s last {w['burst_last_event_s']:.3f} s (nft monitor); one poll of the full set {w['list_set_s']*1e3:.0f} ms")
         print(f"RSS start     warden {w['rss_start_kib']/1024:.1f} MiB   fail2ban {f['rss_start_kib']/1024:.1f} MiB")
         print(f"RSS after     warden {w['rss_after_kib']/1024:.1f} MiB   fail2ban {f['rss_after_kib']/1024:.1f} MiB")
 

@@ -227,8 +227,7 @@ final class JailPipeline: Sendable {
 
     /// fail2ban's `data` column: the matched lines and the failure count.
     private static func data(matches: [String], failures: Int) -> String? {
-        guard let encoded = try? JSONSerialization.data(withJSONObject: ["matches": matches, "failures": failures]) else { return nil }
-        return String(decoding: encoded, as: UTF8.self)
+        BanDataJSON.encode(matches: matches, failures: failures)
     }
 
     static func fileName(forJail jail: String) -> String {

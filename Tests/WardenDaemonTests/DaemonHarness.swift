@@ -15,8 +15,12 @@ final class DaemonHarness: @unchecked Sendable {
     private var listener: Int32 = -1
     static let serverAddress = "192.0.2.1", peerAddress = "192.0.2.2"
 
-    /// `ipc`: the jail's channel adapter; `bantime` in seconds.
-    init(ipc: String, bantime: Int = 4, extraJail: String = "") throws {
+    /// The `warden worker` process of `startWorker()`.
+    private(set) var worker: Process?
+
+    /// `ipc`: the jail's channel adapter; `bantime` in seconds; `actions`: the jail's
+    /// `action` lines (action.d files of their own go in `directory/action.d`).
+    init(ipc: String, bantime: Int = 4, actions: [String] = ["nftables[type=allports, protocol=all]"], extraJail: String = "") throws {
         let tag = "\(getpid())-\(Int.random(in: 0..<1_000_000))"
         directory = NSTemporaryDirectory() + "warden-daemon-\(tag)"
         server = "wd-s-\(tag)"
@@ -46,7 +50,7 @@ final class DaemonHarness: @unchecked Sendable {
             findtime = 10m
             bantime = \(bantime)
             ignoreself = true
-            action = nftables[type=allports, protocol=all]
+            action = \(actions.joined(separator: "\n         "))
             ipc = \(ipc)
             ipc.path = \(channelPath)
             \(extraJail)
@@ -64,6 +68,10 @@ final class DaemonHarness: @unchecked Sendable {
 
     deinit {
         stopDaemon(signal: SIGKILL)
+        if let worker, worker.isRunning {
+            kill(worker.processIdentifier, SIGKILL)
+            worker.waitUntilExit()
+        }
         if listener >= 0 { close(listener) }
         _ = try? shellStatus(["ip", "netns", "delete", server])
         _ = try? shellStatus(["ip", "netns", "delete", peer])
@@ -79,15 +87,39 @@ final class DaemonHarness: @unchecked Sendable {
     }
 
     /// Starts `warden start --foreground` in the server namespace and waits for ping.
-    func startDaemon() throws {
+    func startDaemon(_ extraArguments: String...) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["ip", "netns", "exec", server, try Self.wardenBinary(), "start", "--config", configDirectory ?? directory, "--foreground"]
+            + extraArguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
         self.process = process
         try waitUntil("the daemon answers ping") { (try? self.client("ping")) == "Server replied: pong" }
+    }
+
+    /// Starts `warden worker` in the server namespace and waits until it installed the
+    /// table (its start-up restore), so decisions published afterwards are applied by it.
+    func startWorker() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["ip", "netns", "exec", server, try Self.wardenBinary(), "worker", "--config", configDirectory ?? directory]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        worker = process
+        try waitUntil("the worker installed the table") {
+            (try? capture(["ip", "netns", "exec", server, "nft", "list", "table", "inet", "warden"])) != nil
+        }
+    }
+
+    func stopWorker() -> Int32? {
+        guard let worker else { return nil }
+        kill(worker.processIdentifier, SIGTERM)
+        worker.waitUntilExit()
+        self.worker = nil
+        return worker.terminationStatus
     }
 
     func stopDaemon(signal: Int32 = SIGTERM) {
