@@ -70,6 +70,14 @@ enum JournalFixture {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         process.arguments = ["-c", script, file]
+        // python-systemd converts _SOURCE_REALTIME_TIMESTAMP with the fixed UTC offset in
+        // force when it was imported, and fail2ban reads the result back with mktime: for
+        // an entry from the other half of the DST year the time is an hour off (warden
+        // keeps the journal's absolute time). Other suites set the sample suite's CET/CEST
+        // for the whole test process; UTC keeps this oracle exact.
+        var environment = ProcessInfo.processInfo.environment
+        environment["TZ"] = "UTC"
+        process.environment = environment
         let output = Pipe()
         process.standardOutput = output
         try process.run()
