@@ -98,11 +98,11 @@ struct FirewallBenchCommand: ParsableCommand {
             hosts.append(now() - start)
         }
         let elements = existing.map { "\($0) timeout 600s" }.joined(separator: ", ")
-        try context.run("add set inet warden interval { type ipv4_addr; flags interval, timeout; }\nadd element inet warden interval { \(elements) }\n")
+        try context.run("add set inet warden ranges { type ipv4_addr; flags interval, timeout; }\nadd element inet warden ranges { \(elements) }\n")
         var interval: [Double] = []
         for address in probes {
             let start = now()
-            try context.run("add element inet warden interval { \(address) timeout 600s }\n")
+            try context.run("add element inet warden ranges { \(address) timeout 600s }\n")
             interval.append(now() - start)
         }
         return (median(hosts), median(interval))
