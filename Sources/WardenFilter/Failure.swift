@@ -61,6 +61,12 @@ public struct Failure: Sendable, Equatable {
         groupValues.forEach { number, value in body(groupNames.names[number], value) }
     }
 
+    /// The groups in name order as numbers into `Matcher.groupNameTable`, for callers
+    /// that prepare something per name once (warden regex's pre-escaped JSON keys).
+    public func forEachGroupNumber(_ body: (Int, UnsafeBufferPointer<UInt8>) -> Void) {
+        groupValues.forEach(body)
+    }
+
     /// The log lines the failure is made of, with their dates; empty unless the matcher
     /// was built with `MatcherOptions.collectMatchedLines`.
     public var matchedLines: [String] { matched?.strings ?? [] }

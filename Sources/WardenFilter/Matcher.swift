@@ -75,6 +75,9 @@ public final class Matcher {
 
     /// Group names of every regex, numbered once; values travel as byte spans.
     private let groupNames: GroupNames
+    /// Every group name a failure can report, sorted; `Failure.forEachGroupNumber`
+    /// numbers groups by their place here.
+    public var groupNameTable: [String] { groupNames.names }
     private let slots: SpecialSlots
     private let prefPlan: GroupPlan?
     private let failPlans: [GroupPlan]
