@@ -24,7 +24,7 @@ final class JailPipeline: Sendable {
     private let calculator: BanTimeCalculator
     private let logger: Logger
     private let daemonMetrics: DaemonMetrics
-    private let tailer = Mutex<LogTailer?>(nil)
+    private let source = Mutex<RunningSource?>(nil)
     /// Whether ban workers run in this process (then channel depth and latency are known).
     private let localWorkers: Bool
 
@@ -39,7 +39,8 @@ final class JailPipeline: Sendable {
         writer = Mutex(try Channel.makeWriter(definition.channel))
     }
 
-    /// Opens the jail's logs and starts matching on the tailer's thread.
+    /// Opens the jail's logs (files or journal, `JailLogSource`) and starts matching on
+    /// the source's thread.
     func start(positionDirectory: String) throws {
         guard let filter = definition.filter else {
             throw DaemonError.configuration("jail \(definition.name) has no filter")
@@ -48,15 +49,27 @@ final class JailPipeline: Sendable {
         options.findTime = definition.findTime
         if let zone = definition.logTimeZone { options.timeZone = try DateDetector.parseTimeZone(zone) }
         let matcher = try Matcher(filter: filter, options: options)
+        let ignoreCommand = try definition.ignoreCommand.map {
+            IgnoreCommand(command: $0, cache: try definition.ignoreCache.map(IgnoreCommand.Cache.init(parsing:)))
+        }
+        let positionBase = positionDirectory + "/" + Self.fileName(forJail: definition.name)
+        switch try JailLogSource(definition: definition) {
+        case .files(let watcher):
+            try startTailer(watcher: watcher, matcher: matcher, ignoreCommand: ignoreCommand, positionFile: positionBase + ".positions")
+        case .journal(let journal):
+            try startJournal(journal, matcher: matcher, ignoreCommand: ignoreCommand, cursorFile: positionBase + ".cursor")
+        }
+    }
+
+    private func startTailer(watcher: LogBackend, matcher: Matcher, ignoreCommand: IgnoreCommand?, positionFile: String) throws {
         let paths = definition.logPaths.map(\.pattern)
         guard !paths.isEmpty else { throw DaemonError.configuration("jail \(definition.name) has no logpath") }
-
         var configuration = LogTailerConfiguration(paths: paths)
-        configuration.backend = LogBackend(fail2banName: definition.backend) ?? .auto
+        configuration.backend = watcher
         // fail2ban reads a log from its start unless logpath says `tail`; lines older than
         // findtime are then dropped by the matcher's initial-read rule.
         configuration.fromStart = definition.logPaths.contains { $0.start == .head }
-        configuration.positionFile = positionDirectory + "/" + Self.fileName(forJail: definition.name) + ".positions"
+        configuration.positionFile = positionFile
         configuration.encoding = try LogEncoding(name: definition.logEncoding)
 
         // Lines that were in a file when the jail started are its initial read (old
@@ -70,10 +83,7 @@ final class JailPipeline: Sendable {
         }
         let state = MatchingState(
             matcher: matcher, counter: FailureCounter(.init(definition)), ignore: IgnoreList(definition),
-            ignoreCommand: try definition.ignoreCommand.map {
-                IgnoreCommand(command: $0, cache: try definition.ignoreCache.map(IgnoreCommand.Cache.init(parsing:)))
-            },
-            initialSizes: initialSizes)
+            ignoreCommand: ignoreCommand, initialSizes: initialSizes)
         let logger = self.logger
         let jail = definition.name
         let created = try LogTailer(
@@ -81,15 +91,47 @@ final class JailPipeline: Sendable {
             diagnostics: { message in logger.warning("\(message)", metadata: ["jail": "\(jail)"]) },
             consumer: { [self] batch in handle(batch, state) })
         try created.start()
-        tailer.withLock { $0 = created }
+        source.withLock { $0 = .tailer(created) }
         logger.info("jail started", metadata: [
             "jail": "\(jail)", "logpath": "\(paths.joined(separator: ","))", "ipc": "\(definition.channel.adapter.rawValue)",
             "maxretry": "\(definition.maxRetry)", "findtime": "\(definition.findTime)", "bantime": "\(definition.banTime)"])
     }
 
-    /// Stops tailing (positions saved) and closes the channel writer.
+    /// Follows the journal with the filter's `journalmatch`. Without a saved cursor it
+    /// reads from the journal's start and the matcher's initial-read rule drops entries
+    /// older than findtime (fail2ban seeks to now - findtime); entries written before the
+    /// jail started are the initial read, later ones are "in operation".
+    private func startJournal(_ journal: JournalReaderConfiguration.Journal, matcher: Matcher, ignoreCommand: IgnoreCommand?,
+                              cursorFile: String) throws {
+        let matches = JournalReaderConfiguration.matchWords(definition.journalMatch ?? "")
+        var configuration = JournalReaderConfiguration(journal: journal, matches: matches)
+        configuration.fromStart = true
+        configuration.cursorFile = cursorFile
+        let state = MatchingState(
+            matcher: matcher, counter: FailureCounter(.init(definition)), ignore: IgnoreList(definition),
+            ignoreCommand: ignoreCommand, initialSizes: [:])
+        let startedAt = UInt64(wallClock() * 1_000_000)
+        let logger = self.logger
+        let jail = definition.name
+        let created = try JournalReader(
+            configuration: configuration,
+            diagnostics: { message in logger.warning("\(message)", metadata: ["jail": "\(jail)"]) },
+            consumer: { [self] batch in handle(batch, state, startedAt: startedAt) })
+        try created.start()
+        source.withLock { $0 = .journal(created) }
+        logger.info("jail started", metadata: [
+            "jail": "\(jail)", "journal": "\(journal)", "journalmatch": "\(matches.joined(separator: " "))",
+            "ipc": "\(definition.channel.adapter.rawValue)", "maxretry": "\(definition.maxRetry)",
+            "findtime": "\(definition.findTime)", "bantime": "\(definition.banTime)"])
+    }
+
+    /// Stops reading (positions or cursor saved) and closes the channel writer.
     func stop() {
-        if let running = tailer.withLock({ tailer in defer { tailer = nil }; return tailer }) { running.stop() }
+        switch source.withLock({ source in defer { source = nil }; return source }) {
+        case .tailer(let tailer)?: tailer.stop()
+        case .journal(let reader)?: reader.stop()
+        case nil: break
+        }
         writer.withLock { writer in
             try? writer?.close()
             writer = nil
@@ -106,37 +148,64 @@ final class JailPipeline: Sendable {
         let readAt = monotonicNanoseconds()
         let now = wallClock()
         let initialSize = state.initialSizes[batch.path] ?? 0
-        var bans: [(FailureCounter<String>.Ban, NetworkAddress)] = []
-        var failureCount = 0
+        var found = FoundFailures()
         for line in batch {
             state.matcher.inOperation = line.endOffset > initialSize
-            for failure in state.matcher.process(line.bytes) {
-                guard let id = failure.id else { continue }
-                failureCount += 1
-                let addresses = addresses(for: id)
-                if let first = addresses.first, state.ignore.contains(id: id.text, address: first) { continue }
-                if addresses.isEmpty, state.ignore.contains(id: id.text, address: nil) { continue }
-                if let command = state.ignoreCommand,
-                   command.verdict(id: id.text, tags: failure.groups, now: now) == .ignore { continue }
-                guard let address = addresses.first else {
-                    logger.debug("failure id is not an address; counted nowhere", metadata: ["jail": "\(definition.name)", "id": "\(id.text)"])
-                    continue
-                }
-                if let ban = state.counter.add(id: id.text, time: failure.time ?? now, matches: failure.matchedLines) {
-                    bans.append((ban, address))
-                }
+            collect(state.matcher.process(line.bytes), state, now: now, into: &found)
+        }
+        finish(lines: batch.count, found, state, now: now, readAt: readAt)
+    }
+
+    /// Journal entries are matched with their own time, as fail2ban's FilterSystemd does
+    /// (no date detection; the rendered line is matched whole).
+    private func handle(_ batch: JournalBatch, _ state: MatchingState, startedAt: UInt64) {
+        let readAt = monotonicNanoseconds()
+        let now = wallClock()
+        var found = FoundFailures()
+        for entry in batch {
+            state.matcher.inOperation = entry.realtimeMicroseconds > startedAt
+            let time = Double(entry.realtimeMicroseconds) / 1_000_000
+            collect(state.matcher.process(entry.bytes, time: time), state, now: now, into: &found)
+        }
+        finish(lines: batch.count, found, state, now: now, readAt: readAt)
+    }
+
+    /// Failures of one batch that passed the ignore lists, and the bans they completed.
+    private struct FoundFailures {
+        var count = 0
+        var bans: [(FailureCounter<String>.Ban, NetworkAddress)] = []
+    }
+
+    private func collect(_ failures: [Failure], _ state: MatchingState, now: Double, into found: inout FoundFailures) {
+        for failure in failures {
+            guard let id = failure.id else { continue }
+            found.count += 1
+            let addresses = addresses(for: id)
+            if let first = addresses.first, state.ignore.contains(id: id.text, address: first) { continue }
+            if addresses.isEmpty, state.ignore.contains(id: id.text, address: nil) { continue }
+            if let command = state.ignoreCommand,
+               command.verdict(id: id.text, tags: failure.groups, now: now) == .ignore { continue }
+            guard let address = addresses.first else {
+                logger.debug("failure id is not an address; counted nowhere", metadata: ["jail": "\(definition.name)", "id": "\(id.text)"])
+                continue
+            }
+            if let ban = state.counter.add(id: id.text, time: failure.time ?? now, matches: failure.matchedLines) {
+                found.bans.append((ban, address))
             }
         }
-        metrics.linesRead.add(batch.count, ordering: .relaxed)
-        metrics.failures.add(failureCount, ordering: .relaxed)
+    }
+
+    private func finish(lines: Int, _ found: FoundFailures, _ state: MatchingState, now: Double, readAt: UInt64) {
+        metrics.linesRead.add(lines, ordering: .relaxed)
+        metrics.failures.add(found.count, ordering: .relaxed)
         if now - state.lastPurge > 5 {
             state.counter.purge(now: now)
             state.lastPurge = now
         }
         metrics.currentlyFailed.store(state.counter.count, ordering: .relaxed)
-        guard !bans.isEmpty else { return }
+        guard !found.bans.isEmpty else { return }
         do {
-            let decisions = try bans.map { ban, address in
+            let decisions = try found.bans.map { ban, address in
                 let previous = calculator.increment.enabled
                     ? (try store.banCount(address: address.description, jail: calculator.increment.overallJails ? nil : definition.name)?.count ?? 0)
                     : 0
@@ -235,7 +304,13 @@ final class JailPipeline: Sendable {
     }
 }
 
-/// The tailer thread's matching state for one jail; touched only on that thread.
+/// The running reader of a jail's lines.
+private enum RunningSource {
+    case tailer(LogTailer)
+    case journal(JournalReader)
+}
+
+/// The source thread's matching state for one jail; touched only on that thread.
 private final class MatchingState: @unchecked Sendable {
     let matcher: Matcher
     var counter: FailureCounter<String>
