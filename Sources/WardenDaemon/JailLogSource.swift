@@ -6,7 +6,7 @@ import WardenSource
 /// tailer with a watcher, or the systemd journal (`backend = systemd`, or `auto` when none
 /// of the log paths exists and the machine has a journal, as on a fresh Debian 12 without
 /// auth.log).
-enum JailLogSource {
+enum JailLogSource: Equatable {
     case files(LogBackend)
     case journal(JournalReaderConfiguration.Journal)
 
