@@ -19,6 +19,9 @@ let package = Package(
         // Thin wrappers for Linux calls Swift cannot import (macros, _GNU_SOURCE, variadics).
         .target(name: "CLinux"),
 
+        // A joinable POSIX thread for blocking loops, shared by every target that has one.
+        .target(name: "WardenThreads"),
+
         // fail2ban's INI dialect: includes, overrides, interpolation.
         .target(name: "WardenConfig"),
         // Filter compilation, date detection and line matching.
@@ -32,7 +35,7 @@ let package = Package(
         .target(name: "CWardenClient"),
 
         // Log tailing: inotify/polling, rotation, positions; the systemd journal.
-        .target(name: "WardenSource", dependencies: ["CLinux", "CSystemd"]),
+        .target(name: "WardenSource", dependencies: ["CLinux", "CSystemd", "WardenThreads"]),
 
         // SQLite (system libsqlite3) for the ban store.
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
@@ -42,11 +45,11 @@ let package = Package(
         .target(name: "WardenStore", dependencies: ["CSQLite"]),
 
         // nftables layout, batched bans through libnftables, reconcile, shell actions.
-        .target(name: "WardenFirewall", dependencies: ["CNftables", "CLinux", "WardenIPC", "WardenConfig"]),
+        .target(name: "WardenFirewall", dependencies: ["CNftables", "CLinux", "WardenIPC", "WardenConfig", "WardenThreads"]),
 
         // The daemon: jails wired from log to firewall, ban workers, control socket, metrics.
         .target(name: "WardenDaemon", dependencies: [
-            "WardenSource", "WardenFilter", "WardenConfig", "WardenIPC", "WardenJail", "WardenStore", "WardenFirewall", "CLinux",
+            "WardenSource", "WardenFilter", "WardenConfig", "WardenIPC", "WardenJail", "WardenStore", "WardenFirewall", "WardenThreads", "CLinux",
             .product(name: "Logging", package: "swift-log"),
         ]),
 

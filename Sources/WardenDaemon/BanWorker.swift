@@ -6,6 +6,7 @@ import Synchronization
 import WardenFirewall
 import WardenIPC
 import WardenStore
+import WardenThreads
 
 /// A ban or unban as a ban worker receives it.
 struct WorkerDecision: Sendable {
@@ -29,7 +30,7 @@ public final class BanWorker: Sendable {
 
     private let queue = Mutex(Queue())
     private let wake: WakeSignal
-    private let thread = Mutex<DaemonThread?>(nil)
+    private let thread = Mutex<DedicatedThread?>(nil)
     private let monitor = Mutex<RulesetChangeMonitor?>(nil)
     private let layout: FirewallLayout
     private let store: BanStore
@@ -57,7 +58,7 @@ public final class BanWorker: Sendable {
     public func start() throws {
         let started = Mutex<Result<Void, any Error>?>(nil)
         let ready = try WakeSignal()
-        let running = try DaemonThread { [self] in
+        let running = try startDaemonThread { [self] in
             let firewall: NftablesFirewall
             do {
                 firewall = try NftablesFirewall(layout: layout)

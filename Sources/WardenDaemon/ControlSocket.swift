@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CLinux
 import Synchronization
+import WardenThreads
 
 /// The daemon's control socket: a Unix stream socket created 0600, whose peers are checked
 /// with SO_PEERCRED (root or the daemon's own uid; anyone else gets a refusal and is
@@ -12,7 +13,7 @@ public final class ControlServer: Sendable {
     public let path: String
     private let listener: Int32
     private let stopSignal: WakeSignal
-    private let thread = Mutex<DaemonThread?>(nil)
+    private let thread = Mutex<DedicatedThread?>(nil)
     /// Connections refused for their credentials.
     public let refused = Atomic<Int>(0)
 
@@ -48,7 +49,7 @@ public final class ControlServer: Sendable {
 
     /// Answers requests on a dedicated thread until `stop()`.
     public func start(handler: @escaping @Sendable (ControlRequest) -> ControlResponse) throws(DaemonError) {
-        let running = try DaemonThread { [self] in
+        let running = try startDaemonThread { [self] in
             var descriptors = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0),
                                pollfd(fd: stopSignal.descriptor, events: Int16(POLLIN), revents: 0)]
             while true {

@@ -1,6 +1,7 @@
 import Logging
 import Synchronization
 import WardenIPC
+import WardenThreads
 
 /// One jail's side of the decision channel in a ban worker: a thread blocked in the
 /// channel's `read` (woken by the kernel), decoding each batch of frames and handing the
@@ -8,7 +9,7 @@ import WardenIPC
 final class DecisionReader: Sendable {
     let jail: String
     private let reader: any ChannelReader
-    private let thread = Mutex<DaemonThread?>(nil)
+    private let thread = Mutex<DedicatedThread?>(nil)
 
     init(jail: String, configuration: ChannelConfiguration, readerName: String) throws {
         self.jail = jail
@@ -18,7 +19,7 @@ final class DecisionReader: Sendable {
     func start(worker: BanWorker, metrics: JailMetrics, logger: Logger) throws {
         let reader = self.reader
         let jail = self.jail
-        let running = try DaemonThread {
+        let running = try startDaemonThread {
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: ChannelConfiguration.minimumReadBufferSize, alignment: 8)
             defer { buffer.deallocate() }
             var reportedLost: UInt64 = 0

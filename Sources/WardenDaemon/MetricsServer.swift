@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Synchronization
+import WardenThreads
 
 /// A minimal HTTP/1.0 responder for Prometheus on 127.0.0.1:`port`: every request gets
 /// the current metrics and the connection is closed. One thread, woken by poll on the
@@ -9,7 +10,7 @@ import Synchronization
 public final class MetricsServer: Sendable {
     private let listener: Int32
     private let stopSignal: WakeSignal
-    private let thread = Mutex<DaemonThread?>(nil)
+    private let thread = Mutex<DedicatedThread?>(nil)
 
     public init(port: UInt16) throws(DaemonError) {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -35,7 +36,7 @@ public final class MetricsServer: Sendable {
     deinit { close(listener) }
 
     public func start(render: @escaping @Sendable () -> String) throws(DaemonError) {
-        let running = try DaemonThread { [self] in
+        let running = try startDaemonThread { [self] in
             var descriptors = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0),
                                pollfd(fd: stopSignal.descriptor, events: Int16(POLLIN), revents: 0)]
             var request = [UInt8](repeating: 0, count: 4096)

@@ -1,4 +1,5 @@
 import CLinux
+import WardenThreads
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -17,7 +18,7 @@ import Glibc
 public final class RulesetChangeMonitor: Sendable {
     private let socket: Int32
     private let stopEvent: Int32
-    private let thread: Mutex<WorkerThread?>
+    private let thread: Mutex<DedicatedThread?>
 
     /// - Parameter onExternalChange: called on the monitor's thread, once per wake-up that
     ///   saw at least one foreign change; hand the work to the firewall's own thread.
@@ -33,7 +34,7 @@ public final class RulesetChangeMonitor: Sendable {
         self.socket = socket
         self.stopEvent = stopEvent
         self.thread = Mutex(nil)
-        let worker = try WorkerThread {
+        let worker = try startWorkerThread {
             Self.run(socket: socket, stopEvent: stopEvent, onExternalChange: onExternalChange)
         }
         thread.withLock { $0 = worker }
@@ -47,7 +48,7 @@ public final class RulesetChangeMonitor: Sendable {
 
     /// Stops and joins the monitor thread; later calls do nothing.
     public func stop() {
-        guard let worker = thread.withLock({ current -> WorkerThread? in
+        guard let worker = thread.withLock({ current -> DedicatedThread? in
             defer { current = nil }
             return current
         }) else { return }

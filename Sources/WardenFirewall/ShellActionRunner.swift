@@ -1,4 +1,5 @@
 import CLinux
+import WardenThreads
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -29,7 +30,7 @@ public final class ShellActionRunner: Sendable {
 
     private let queue = Mutex(Queue())
     private let wake: Int32
-    private let worker: Mutex<WorkerThread?>
+    private let worker: Mutex<DedicatedThread?>
     public let timeoutSeconds: Double
 
     public init(timeoutSeconds: Double = 60, report: @escaping @Sendable (ShellActionOutcome) -> Void) throws(SystemCallError) {
@@ -38,7 +39,7 @@ public final class ShellActionRunner: Sendable {
         self.wake = wake
         self.timeoutSeconds = timeoutSeconds
         self.worker = Mutex(nil)
-        let thread = try WorkerThread { [self] in self.run(report: report) }
+        let thread = try startWorkerThread { [self] in self.run(report: report) }
         worker.withLock { $0 = thread }
     }
 
@@ -54,7 +55,7 @@ public final class ShellActionRunner: Sendable {
     /// Runs what is queued, then stops and joins the thread (actionstop commands submitted
     /// before this call still run).
     public func stop() {
-        guard let thread = worker.withLock({ current -> WorkerThread? in
+        guard let thread = worker.withLock({ current -> DedicatedThread? in
             defer { current = nil }
             return current
         }) else { return }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CLinux
+import WardenThreads
 
 /// Turns inotify events into `LogFileSet` changes. The directories of all patterns are
 /// watched for names appearing and disappearing; each open file is watched for writes
@@ -130,6 +131,15 @@ final class InotifyWatcher: FileWatchRegistry {
         // Moved out of the watched directories: only the name is gone.
         for path in movedFrom.values { fileSet.pathVanished(path) }
         return overflowed
+    }
+}
+
+/// Starts `body` on its own thread; a refusal reads like the module's other failed calls.
+func startDedicatedThread(_ body: @escaping @Sendable () -> Void) throws(LogSourceError) -> DedicatedThread {
+    do {
+        return try DedicatedThread(body)
+    } catch {
+        throw .system(call: "pthread_create", reason: systemErrorText(error.errno))
     }
 }
 

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CLinux
+import WardenThreads
 import CSystemd
 import Synchronization
 
@@ -52,7 +53,7 @@ public final class JournalReader: Sendable {
             diagnostics: diagnostics, consumer: consumer
         )
         loop.position(cursor: cursor)
-        let running = try DedicatedThread { loop.run() }
+        let running = try startDedicatedThread { loop.run() }
         thread.withLock { $0 = running }
     }
 

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CLinux
+import WardenThreads
 import Synchronization
 
 /// Follows log files like a `tail -F` that loses nothing, on its own thread, and hands
@@ -56,7 +57,7 @@ public final class LogTailer: Sendable {
             diagnostics: diagnostics, consumer: consumer
         )
         loop.open(saved: saved)
-        let running = try DedicatedThread { loop.run() }
+        let running = try startDedicatedThread { loop.run() }
         thread.withLock { $0 = running }
     }
 

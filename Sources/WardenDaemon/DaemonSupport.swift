@@ -2,31 +2,15 @@
 import Glibc
 #endif
 import CLinux
+import WardenThreads
 
-/// A joinable POSIX thread for one blocking loop (a channel read, accept, an eventfd
-/// wait), kept off Swift's cooperative pool.
-final class DaemonThread: @unchecked Sendable {
-    // Written once by init before anyone can join; join() is called at most once.
-    private var thread = pthread_t()
-
-    private final class Body {
-        let run: () -> Void
-        init(_ run: @escaping () -> Void) { self.run = run }
+/// Starts `body` on its own thread; a refusal reads like the daemon's other failed calls.
+func startDaemonThread(_ body: @escaping @Sendable () -> Void) throws(DaemonError) -> DedicatedThread {
+    do {
+        return try DedicatedThread(body)
+    } catch {
+        throw .system(call: "pthread_create", path: nil, errno: error.errno)
     }
-
-    init(_ body: @escaping @Sendable () -> Void) throws(DaemonError) {
-        let context = Unmanaged.passRetained(Body(body)).toOpaque()
-        let result = pthread_create(&thread, nil, { context in
-            Unmanaged<Body>.fromOpaque(context!).takeRetainedValue().run()
-            return nil
-        }, context)
-        guard result == 0 else {
-            Unmanaged<Body>.fromOpaque(context).release()
-            throw .system(call: "pthread_create", path: nil, errno: result)
-        }
-    }
-
-    func join() { pthread_join(thread, nil) }
 }
 
 /// An eventfd used to wake a thread blocked in poll/read: `signal()` from any thread.
