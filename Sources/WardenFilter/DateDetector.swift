@@ -78,9 +78,11 @@ public final class DateDetector {
     /// datepattern `{NONE}`: no date is read, every line gets "now".
     public let usesNoDate: Bool
 
-    /// The date of `line` (valid UTF-8, without its line ending), or nil if no template matches.
-    public func findDate(in line: UnsafeBufferPointer<UInt8>, now: Double) -> DateMatch? {
-        guard let found = selection.select(in: line, now: now, data: matchData) else { return nil }
+    /// The date of `line` (valid UTF-8, without its line ending), or nil if no template
+    /// matches. `isASCII` tells whether the line is all ASCII, when the caller knows.
+    public func findDate(in line: UnsafeBufferPointer<UInt8>, isASCII: Bool? = nil, now: Double) -> DateMatch? {
+        let lineIsASCII = isASCII ?? ASCIIText.isASCII(line)
+        guard let found = selection.select(in: line, isASCII: lineIsASCII, now: now, data: matchData) else { return nil }
         let template = templates[found.template]
         var result = DateMatch(epoch: 0, range: found.dateRange, templateIndex: found.template, status: .lineError)
         if found.failed { return result }

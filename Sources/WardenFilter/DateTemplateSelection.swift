@@ -60,7 +60,7 @@ struct DateTemplateSelection {
         hitsByTemplate = Array(repeating: 0, count: templates.count)
     }
 
-    mutating func select(in line: UnsafeBufferPointer<UInt8>, now: Double, data: PCREMatchData) -> Found? {
+    mutating func select(in line: UnsafeBufferPointer<UInt8>, isASCII: Bool, now: Double, data: PCREMatchData) -> Found? {
         let text = ScalarText(line)
         var winner: Hit?
         var reserve: (hit: Hit, distance: Int)?
@@ -69,12 +69,12 @@ struct DateTemplateSelection {
         if lastSlot < order.count {
             let slot = lastSlot
             if order[slot].anchored {
-                winner = search(slot, in: line, window: 0..<line.count, data: data)
+                winner = search(slot, in: line, isASCII: isASCII, window: 0..<line.count, data: data)
                 skipSlot = slot
             } else if let window = lastWindow(in: text) {
-                winner = search(slot, in: line, window: window, data: data)
+                winner = search(slot, in: line, isASCII: isASCII, window: window, data: data)
             } else {
-                winner = search(slot, in: line, window: 0..<line.count, data: data)
+                winner = search(slot, in: line, isASCII: isASCII, window: 0..<line.count, data: data)
                 skipSlot = slot
             }
             if let hit = winner, order.count > 1, !order[slot].anchored {
@@ -92,7 +92,7 @@ struct DateTemplateSelection {
             while slot < order.count {
                 defer { slot += 1 }
                 if slot == skipSlot { continue }
-                guard let hit = search(slot, in: line, window: 0..<line.count, data: data) else { continue }
+                guard let hit = search(slot, in: line, isASCII: isASCII, window: 0..<line.count, data: data) else { continue }
                 winner = hit
                 if slot + 1 >= order.count || order[slot].anchored { break }
                 let distance = text.scalarIndex(ofByte: hit.start)
@@ -107,7 +107,7 @@ struct DateTemplateSelection {
             }
             if winner == nil, let reserve {
                 // Redo the reserved search: later templates reused the match data.
-                winner = search(reserve.hit.slot, in: line, window: reserve.hit.window, data: data)
+                winner = search(reserve.hit.slot, in: line, isASCII: isASCII, window: reserve.hit.window, data: data)
             }
         }
         guard let hit = winner else { return nil }
@@ -152,10 +152,10 @@ struct DateTemplateSelection {
         return lower..<max(lower, upper)
     }
 
-    private func search(_ slot: Int, in line: UnsafeBufferPointer<UInt8>, window: Range<Int>, data: PCREMatchData) -> Hit? {
+    private func search(_ slot: Int, in line: UnsafeBufferPointer<UInt8>, isASCII: Bool, window: Range<Int>, data: PCREMatchData) -> Hit? {
         let regex = templates[order[slot].template].compiled
         let subject = UnsafeBufferPointer(rebasing: line[0..<window.upperBound])
-        guard regex.match(subject, from: window.lowerBound, into: data) == .match, let span = data.range(of: 0) else { return nil }
+        guard regex.match(subject, from: window.lowerBound, isASCII: isASCII, into: data) == .match, let span = data.range(of: 0) else { return nil }
         return Hit(slot: slot, window: window, start: span.lowerBound, end: span.upperBound)
     }
 

@@ -3,6 +3,8 @@
 struct BufferedLine {
     var bytes: [UInt8]
     var cut: Range<Int>
+    /// No byte above 0x7F: regexes may run their byte-mode code on it.
+    var isASCII: Bool
 
     /// Appends what the regexes see: the text before the date, then the text after it.
     @inline(__always)
@@ -28,6 +30,8 @@ struct LineBuffer {
     private var spare: [[UInt8]] = []
     /// The search subject built from `lines` by `rebuildSubject()`.
     private(set) var subject: [UInt8] = []
+    /// Whether `subject` is all ASCII.
+    private(set) var subjectIsASCII = true
 
     init(maxLines: Int) {
         self.maxLines = maxLines
@@ -36,14 +40,15 @@ struct LineBuffer {
     }
 
     /// Adds a line (`prefix` then `line`, with `cut` in those combined bytes) and drops
-    /// the oldest lines beyond `maxLines`.
-    mutating func append(prefix: [UInt8], line: UnsafeBufferPointer<UInt8>, cut: Range<Int>) {
+    /// the oldest lines beyond `maxLines`. `lineIsASCII` is `line`'s, known to the caller.
+    mutating func append(prefix: [UInt8], line: UnsafeBufferPointer<UInt8>, lineIsASCII: Bool, cut: Range<Int>) {
         if maxLines <= 1 { recycleAll() }
         var bytes = spare.popLast() ?? []
         bytes.removeAll(keepingCapacity: true)
         bytes.append(contentsOf: prefix)
         bytes.append(contentsOf: line)
-        lines.append(BufferedLine(bytes: bytes, cut: cut))
+        let isASCII = lineIsASCII && prefix.withUnsafeBufferPointer { ASCIIText.isASCII($0) }
+        lines.append(BufferedLine(bytes: bytes, cut: cut, isASCII: isASCII))
         while lines.count > maxLines { recycle(lines.removeFirst()) }
     }
 
@@ -60,11 +65,13 @@ struct LineBuffer {
         var bytes = spare.popLast() ?? []
         bytes.removeAll(keepingCapacity: true)
         bytes.append(contentsOf: subject[range])
-        lines.append(BufferedLine(bytes: bytes, cut: 0..<0))
+        let isASCII = subjectIsASCII || bytes.withUnsafeBufferPointer { ASCIIText.isASCII($0) }
+        lines.append(BufferedLine(bytes: bytes, cut: 0..<0, isASCII: isASCII))
     }
 
     mutating func rebuildSubject() {
         subject.removeAll(keepingCapacity: true)
+        subjectIsASCII = true
         if lines.isEmpty {
             subject.append(0x0A)
             return
@@ -72,6 +79,7 @@ struct LineBuffer {
         for line in lines {
             line.appendText(to: &subject)
             subject.append(0x0A)
+            subjectIsASCII = subjectIsASCII && line.isASCII
         }
     }
 

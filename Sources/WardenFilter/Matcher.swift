@@ -178,12 +178,13 @@ public final class Matcher {
         var reuseLastTimeText = false
         var date: Double?
         var noDate = false
+        let lineIsASCII = ASCIIText.isASCII(line)
         if let knownTime {
             date = knownTime
             lastDate = knownTime
             lastTimeText.removeAll(keepingCapacity: true)
         } else {
-            let found = dateDetector.findDate(in: line, now: now)
+            let found = dateDetector.findDate(in: line, isASCII: lineIsASCII, now: now)
             if let found, !found.range.isEmpty {
                 date = found.epoch
                 cut = found.range
@@ -224,9 +225,9 @@ public final class Matcher {
             }
         }
         if reuseLastTimeText {
-            buffer.append(prefix: lastTimeText, line: line, cut: 0..<lastTimeText.count)
+            buffer.append(prefix: lastTimeText, line: line, lineIsASCII: lineIsASCII, cut: 0..<lastTimeText.count)
         } else {
-            buffer.append(prefix: [], line: line, cut: cut)
+            buffer.append(prefix: [], line: line, lineIsASCII: lineIsASCII, cut: cut)
         }
         return findFailures(date: date, noDate: noDate, lineNumber: lineNumber, now: now)
     }
@@ -252,7 +253,7 @@ public final class Matcher {
 
         var hasPrefGroups = false
         if let prefRegex, let prefPlan {
-            guard search(prefRegex, in: buffer.subject) else { return [] }
+            guard search(prefRegex, in: buffer.subject, isASCII: buffer.subjectIsASCII) else { return [] }
             capture(prefPlan, in: buffer.subject, into: &prefValues, skipping: slots.content)
             if let content = contentRange(prefPlan) {
                 buffer.replaceWithSubject(content)
@@ -275,7 +276,7 @@ public final class Matcher {
             }
             guard candidates[index] else { continue }
             let regex = failRegexes[index]
-            guard search(regex, in: buffer.subject, prefiltered: true) else { continue }
+            guard search(regex, in: buffer.subject, isASCII: buffer.subjectIsASCII, prefiltered: true) else { continue }
             let plan = failPlans[index]
             capture(plan, in: buffer.subject, into: &matchValues)
             let split = splitLines(original, regex: regex, subject: buffer.subject)
@@ -478,10 +479,10 @@ public final class Matcher {
 
     /// Runs `regex` on `subject` after its cheap literal check (unless `prefiltered`
     /// says the caller did it); limit hits count as misses.
-    private func search(_ regex: FilterRegex, in subject: [UInt8], prefiltered: Bool = false) -> Bool {
+    private func search(_ regex: FilterRegex, in subject: [UInt8], isASCII: Bool? = nil, prefiltered: Bool = false) -> Bool {
         subject.withUnsafeBufferPointer { bytes in
             if !prefiltered, let literal = regex.requiredLiteral, !ByteSearch.contains(bytes, literal) { return false }
-            switch regex.compiled.match(bytes, into: matchData) {
+            switch regex.compiled.match(bytes, isASCII: isASCII, into: matchData) {
             case .match: return true
             case .noMatch: return false
             case .limitExceeded:

@@ -48,6 +48,14 @@ public final class PCRERegex: @unchecked Sendable {
     let anchoredFirstBytes: ByteSet?
 
     private let code: OpaquePointer
+    /// The same pattern compiled without UTF and UCP, used for all-ASCII subjects; nil
+    /// unless the pattern text is ASCII (byte mode would read `ä?` as a required lead
+    /// byte and an optional second one) and compiles without UTF. For ASCII subjects
+    /// the two agree: UCP's `\w`, `\d`, `\s`, `\b` and caseless folding differ from
+    /// the ASCII tables only above U+007F, and offsets are bytes either way. The JIT
+    /// code for bytes skips UTF decoding and property lookups (about a third of the
+    /// prefregex's cost on syslog lines).
+    private let asciiCode: OpaquePointer?
     private let matchContext: OpaquePointer
 
     public init(
@@ -63,18 +71,23 @@ public final class PCRERegex: @unchecked Sendable {
 
         var errorCode: Int32 = 0
         var errorOffset = 0
-        let flags = PCRE2_UTF | PCRE2_UCP | options.rawValue
-        let compiled = pattern.utf8.withContiguousStorageIfAvailable { bytes in
-            pcre2_compile_8(bytes.baseAddress, bytes.count, flags, &errorCode, &errorOffset, compileContext)
-        } ?? {
-            var copy = Array(pattern.utf8)
-            return pcre2_compile_8(&copy, copy.count, flags, &errorCode, &errorOffset, compileContext)
-        }()
-        guard let compiled else {
+        let patternBytes = Array(pattern.utf8)
+        func compile(_ flags: UInt32) -> OpaquePointer? {
+            pcre2_compile_8(patternBytes, patternBytes.count, flags, &errorCode, &errorOffset, compileContext)
+        }
+        guard let compiled = compile(PCRE2_UTF | PCRE2_UCP | options.rawValue) else {
             throw CompileError(pattern: pattern, offset: errorOffset, message: PCRERegex.message(for: errorCode))
         }
         code = compiled
         isJIT = pcre2_jit_compile_8(compiled, PCRE2_JIT_COMPLETE) == 0
+        // Only worth having where it runs as JIT code, like the UTF version.
+        let patternIsASCII = patternBytes.withUnsafeBufferPointer { ASCIIText.isASCII($0) }
+        var bytesCode = isJIT && patternIsASCII ? compile(options.rawValue) : nil
+        if let candidate = bytesCode, pcre2_jit_compile_8(candidate, PCRE2_JIT_COMPLETE) != 0 {
+            pcre2_code_free_8(candidate)
+            bytesCode = nil
+        }
+        asciiCode = bytesCode
 
         matchContext = pcre2_match_context_create_8(nil)
         pcre2_set_match_limit_8(matchContext, matchLimit)
@@ -120,30 +133,34 @@ public final class PCRERegex: @unchecked Sendable {
     deinit {
         pcre2_match_context_free_8(matchContext)
         pcre2_code_free_8(code)
+        if let asciiCode { pcre2_code_free_8(asciiCode) }
     }
 
     /// Searches `subject` from byte offset `start`, leaving the groups in `data`.
     ///
     /// The subject must be valid UTF-8: the JIT path skips PCRE2's own UTF check,
-    /// so callers repair invalid bytes first (see `UTF8Repair`).
+    /// so callers repair invalid bytes first (see `UTF8Repair`). `isASCII` says whether
+    /// it is all ASCII, when the caller knows; nil checks.
     @inline(__always)
     public func match(
         _ subject: UnsafeBufferPointer<UInt8>,
         from start: Int = 0,
         anchored: Bool = false,
+        isASCII: Bool? = nil,
         into data: PCREMatchData
     ) -> Outcome {
         guard let base = subject.baseAddress else {
             // An empty buffer may have no address; PCRE2 still wants a pointer.
             var empty: UInt8 = 0
             return withUnsafePointer(to: &empty) {
-                match(UnsafeBufferPointer(start: $0, count: 0), from: start, anchored: anchored, into: data)
+                match(UnsafeBufferPointer(start: $0, count: 0), from: start, anchored: anchored, isASCII: true, into: data)
             }
         }
         let flags: UInt32 = anchored ? PCRE2_ANCHORED : 0
         let rc: Int32
         if isJIT && !anchored {
-            rc = pcre2_jit_match_8(code, base, subject.count, start, flags, data.pointer, matchContext)
+            let useBytes = asciiCode != nil && (isASCII ?? ASCIIText.isASCII(subject))
+            rc = pcre2_jit_match_8(useBytes ? asciiCode : code, base, subject.count, start, flags, data.pointer, matchContext)
         } else {
             rc = pcre2_match_8(code, base, subject.count, start, flags | PCRE2_NO_UTF_CHECK, data.pointer, matchContext)
         }
