@@ -54,7 +54,12 @@ public struct FailureID: Sendable, Hashable, CustomStringConvertible {
                 length = min(prefix, 32)
                 v4 &= length == 0 ? 0 : ~UInt32(0) << UInt32(32 - length)
             }
-            return FailureID(text: length > 0 && length < 32 ? formatIPv4(v4) + "/\(length)" : formatIPv4(v4), kind: .ipv4)
+            // inet_pton4 takes canonical text only (no leading zeros), so a whole
+            // address without a NUL (where C stops reading) prints as it was written.
+            if length == 32, !candidate.utf8.contains(0) {
+                return FailureID(text: candidate.utf8.count == text.utf8.count ? text : String(candidate), kind: .ipv4)
+            }
+            return FailureID(text: length > 0 ? formatIPv4(v4) + "/\(length)" : formatIPv4(v4), kind: .ipv4)
         }
         if family != .ipv4, var v6 = parseIPv6(String(candidate)) {
             if let prefix, prefix >= 0 {
@@ -100,11 +105,16 @@ public struct FailureID: Sendable, Hashable, CustomStringConvertible {
     /// trip (every failure id goes through here): four dot-separated decimal octets,
     /// each at most 255 and without a leading zero; the text ends at a NUL, as in C.
     private static func parseIPv4(_ text: Substring) -> UInt32? {
+        var text = text
+        return text.withUTF8 { parseIPv4(bytes: $0) }
+    }
+
+    private static func parseIPv4(bytes text: UnsafeBufferPointer<UInt8>) -> UInt32? {
         var value: UInt32 = 0
         var octet: UInt32 = 0
         var sawDigit = false
         var octets = 0
-        for byte in text.utf8 {
+        for byte in text {
             if byte == 0 { break }
             if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
                 if sawDigit && octet == 0 { return nil }

@@ -134,13 +134,16 @@ struct ConnectionCache {
     }
 
     private func find(_ key: UnsafeBufferPointer<UInt8>, hash: UInt64) -> Int? {
-        for index in hashes.indices where hashes[index] == hash {
-            let equal = entries[index].key.withUnsafeBufferPointer { stored in
-                stored.count == key.count && (key.isEmpty || memcmp(stored.baseAddress!, key.baseAddress!, key.count) == 0)
+        // Every line of an mlfid filter scans up to maxCount hashes: a plain pointer loop.
+        hashes.withUnsafeBufferPointer { candidates in
+            for index in 0..<candidates.count where candidates[index] == hash {
+                let equal = entries[index].key.withUnsafeBufferPointer { stored in
+                    stored.count == key.count && (key.isEmpty || memcmp(stored.baseAddress!, key.baseAddress!, key.count) == 0)
+                }
+                if equal { return index }
             }
-            if equal { return index }
+            return nil
         }
-        return nil
     }
 
     private func oldestIndex() -> Int? {

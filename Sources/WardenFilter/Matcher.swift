@@ -255,10 +255,7 @@ public final class Matcher {
         if let prefRegex, let prefPlan {
             guard search(prefRegex, in: buffer.subject, isASCII: buffer.subjectIsASCII) else { return [] }
             capture(prefPlan, in: buffer.subject, into: &prefValues, skipping: slots.content)
-            if let content = contentRange(prefPlan) {
-                buffer.replaceWithSubject(content)
-                subjectIsCurrent = false
-            }
+            if let content = contentRange(prefPlan) { buffer.replaceWithSubject(content) }
             hasPrefGroups = prefValues.hasValues
         }
 
