@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// One log line as the matcher keeps it: the full text, and the span of the date
 /// that regexes do not see (fail2ban's `(before, date, after)` tuple).
 struct BufferedLine {
@@ -63,8 +59,8 @@ struct LineBuffer {
     }
 
     /// Replaces the buffered lines with one line, `range` of the current subject: a
-    /// prefregex's `content` group. The subject is cut down to that line in place, so
-    /// it stays current without a rebuild.
+    /// prefregex's `content` group. The subject becomes that line at once, so it
+    /// stays current without a rebuild.
     mutating func replaceWithSubject(_ range: Range<Int>) {
         recycleAll()
         var bytes = spare.popLast() ?? []
@@ -72,11 +68,8 @@ struct LineBuffer {
         bytes.append(contentsOf: subject[range])
         let isASCII = subjectIsASCII || bytes.withUnsafeBufferPointer { ASCIIText.isASCII($0) }
         lines.append(BufferedLine(bytes: bytes, cut: 0..<0, isASCII: isASCII))
-        subject.withUnsafeMutableBufferPointer { all in
-            guard let base = all.baseAddress, range.lowerBound > 0 else { return }
-            memmove(base, base + range.lowerBound, range.count)
-        }
-        subject.removeLast(subject.count - range.count)
+        subject.removeAll(keepingCapacity: true)
+        subject.append(contentsOf: bytes)
         subject.append(0x0A)
         subjectIsASCII = isASCII
     }
