@@ -61,7 +61,7 @@ struct DateTemplateSelection {
     }
 
     mutating func select(in line: UnsafeBufferPointer<UInt8>, isASCII: Bool, now: Double, data: PCREMatchData) -> Found? {
-        let text = ScalarText(line)
+        let text = ScalarText(line, isASCII: isASCII)
         var winner: Hit?
         var reserve: (hit: Hit, distance: Int)?
         var skipSlot = Int.max
@@ -182,13 +182,19 @@ struct DateTemplateSelection {
 /// A UTF-8 line seen through Python's character indices.
 struct ScalarText {
     let bytes: UnsafeBufferPointer<UInt8>
+    /// All ASCII: scalar indices are byte offsets, no counting needed.
+    let isASCII: Bool
 
-    init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+    init(_ bytes: UnsafeBufferPointer<UInt8>, isASCII: Bool = false) {
+        self.bytes = bytes
+        self.isASCII = isASCII
+    }
 
     @inline(__always) private static func isContinuation(_ byte: UInt8) -> Bool { byte & 0xC0 == 0x80 }
 
     func scalarIndex(ofByte offset: Int) -> Int {
         let end = min(offset, bytes.count)
+        if isASCII { return end }
         var continuations = 0
         for index in 0..<end where bytes[index] & 0xC0 == 0x80 { continuations += 1 }
         return end - continuations
@@ -196,6 +202,7 @@ struct ScalarText {
 
     /// Byte offset of scalar `index`, or nil when the line has fewer scalars.
     func byteOffset(ofScalar index: Int) -> Int? {
+        if isASCII { return index <= bytes.count ? index : nil }
         var seen = 0
         var offset = 0
         while offset < bytes.count {
