@@ -87,8 +87,6 @@ public final class Matcher {
     private let lineRecord: FailureRecord
     @exclusivity(unchecked) private var connectionKey: [UInt8] = []
     private let failPrefilter: FailregexPrefilter
-    /// Which failregexes the prefilter lets through for the current subject.
-    @exclusivity(unchecked) private var candidates: [Bool]
 
     public init(
         filter: FilterDefinition,
@@ -139,7 +137,6 @@ public final class Matcher {
         prefPlan = prefRegex.map { GroupPlan($0, names) }
         failPlans = failRegexes.map { GroupPlan($0, names) }
         failPrefilter = FailregexPrefilter(failRegexes)
-        candidates = Array(repeating: true, count: failRegexes.count)
         prefValues = GroupValues(count: names.names.count)
         matchValues = GroupValues(count: names.names.count)
         lineRecord = FailureRecord(groups: GroupValues(count: names.names.count))
@@ -268,10 +265,10 @@ public final class Matcher {
                 candidatesAreCurrent = false
             }
             if !candidatesAreCurrent {
-                buffer.subject.withUnsafeBufferPointer { failPrefilter.select($0, from: index, into: &candidates) }
+                buffer.subject.withUnsafeBufferPointer { failPrefilter.select($0, from: index) }
                 candidatesAreCurrent = true
             }
-            guard candidates[index] else { continue }
+            guard failPrefilter.candidates[index] else { continue }
             let regex = failRegexes[index]
             guard search(regex, in: buffer.subject, isASCII: buffer.subjectIsASCII, prefiltered: true) else { continue }
             let plan = failPlans[index]
@@ -613,43 +610,5 @@ private struct SpecialSlots {
         mlfid = names.number("mlfid")!; nofail = names.number("nofail")!
         mlfforget = names.number("mlfforget")!; mlfgained = names.number("mlfgained")!
         content = names.number("content")!
-    }
-}
-
-/// The checks that rule failregexes out before PCRE2 runs: the first byte of a
-/// pattern anchored at the subject start, then the literal every match contains.
-/// Flat value storage, so the per-line pass touches no reference counts.
-private struct FailregexPrefilter {
-    private let firstBytes: [ByteSet]
-    private let literalBytes: [UInt8]
-    /// Each regex's literal in `literalBytes`; empty when it has none.
-    private let literalRanges: [Range<Int>]
-
-    init(_ regexes: [FilterRegex]) {
-        firstBytes = regexes.map { $0.compiled.anchoredFirstBytes ?? .all }
-        var bytes: [UInt8] = []
-        var ranges: [Range<Int>] = []
-        for regex in regexes {
-            let start = bytes.count
-            bytes.append(contentsOf: regex.requiredLiteral ?? [])
-            ranges.append(start..<bytes.count)
-        }
-        literalBytes = bytes
-        literalRanges = ranges
-    }
-
-    /// Sets `candidates[i]` for every regex from `start` on: false when it cannot match.
-    func select(_ subject: UnsafeBufferPointer<UInt8>, from start: Int, into candidates: inout [Bool]) {
-        guard let first = subject.first else {
-            for index in start..<firstBytes.count { candidates[index] = true }
-            return
-        }
-        literalBytes.withUnsafeBufferPointer { literals in
-            for index in start..<firstBytes.count {
-                let range = literalRanges[index]
-                candidates[index] = firstBytes[index].contains(first)
-                    && (range.isEmpty || ByteSearch.contains(subject, UnsafeBufferPointer(rebasing: literals[range])))
-            }
-        }
     }
 }
