@@ -98,14 +98,14 @@ final class JailPipeline: Sendable {
     }
 
     /// Follows the journal with the filter's `journalmatch`. Without a saved cursor it
-    /// reads from the journal's start and the matcher's initial-read rule drops entries
-    /// older than findtime (fail2ban seeks to now - findtime); entries written before the
-    /// jail started are the initial read, later ones are "in operation".
+    /// starts at now - findtime, as fail2ban's FilterSystemd does, so failures of the last
+    /// findtime count; entries written before the jail started are the initial read, later
+    /// ones are "in operation".
     private func startJournal(_ journal: JournalReaderConfiguration.Journal, matcher: Matcher, ignoreCommand: IgnoreCommand?,
                               cursorFile: String) throws {
         let matches = JournalReaderConfiguration.matchWords(definition.journalMatch ?? "")
         var configuration = JournalReaderConfiguration(journal: journal, matches: matches)
-        configuration.fromStart = true
+        configuration.startRealtimeMicroseconds = UInt64(max(0, wallClock() - Double(definition.findTime)) * 1_000_000)
         configuration.cursorFile = cursorFile
         let state = MatchingState(
             matcher: matcher, counter: FailureCounter(.init(definition)), ignore: IgnoreList(definition),

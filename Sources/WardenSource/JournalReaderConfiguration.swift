@@ -20,6 +20,11 @@ public struct JournalReaderConfiguration: Sendable {
     public var matches: [String]
     /// Read the journal from its start rather than from now when no cursor is saved.
     public var fromStart = false
+    /// Without a saved cursor, start at the first entry at or after this wall-clock time
+    /// (microseconds since the epoch) instead; a jail passes now - findtime, as fail2ban's
+    /// systemd backend does, so failures of the last findtime still count. Overrides
+    /// `fromStart`.
+    public var startRealtimeMicroseconds: UInt64?
     /// Where the cursor is kept across restarts; nil keeps it in memory only.
     public var cursorFile: String?
     public var cursorSaveIntervalNanoseconds: UInt64 = 1_000_000_000
