@@ -51,5 +51,15 @@ public final class BanWorkerService: Sendable {
         shellActions?.stop()
     }
 
+    /// Deletes the chains and sets (and so the bans) of jails that left the configuration.
+    /// The base chains are rewritten with the rules of the jails that stay, so those are
+    /// enforced throughout.
+    static func removeFirewall(of removed: [JailDefinition], keeping: [JailDefinition]) throws {
+        var layout = FirewallLayout()
+        for jail in keeping + removed { layout.add(try FirewallSpecMapping.spec(for: jail)) }
+        let firewall = try NftablesFirewall(layout: layout)
+        for jail in removed { try firewall.remove(jail: jail.name) }
+    }
+
     public var reconciles: Int { worker.reconciles.load(ordering: .relaxed) }
 }
