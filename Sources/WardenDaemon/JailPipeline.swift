@@ -173,7 +173,7 @@ final class JailPipeline: Sendable {
     /// Failures of one batch that passed the ignore lists, and the bans they completed.
     private struct FoundFailures {
         var count = 0
-        var bans: [(FailureCounter<String>.Ban, NetworkAddress)] = []
+        var bans: [(ban: FailureCounter<String>.Ban, address: NetworkAddress, groups: [String: String])] = []
     }
 
     private func collect(_ failures: [Failure], _ state: MatchingState, now: Double, into found: inout FoundFailures) {
@@ -190,7 +190,7 @@ final class JailPipeline: Sendable {
                 continue
             }
             if let ban = state.counter.add(id: id.text, time: failure.time ?? now, matches: failure.matchedLines) {
-                found.bans.append((ban, address))
+                found.bans.append((ban, address, failure.groups))
             }
         }
     }
@@ -205,11 +205,13 @@ final class JailPipeline: Sendable {
         metrics.currentlyFailed.store(state.counter.count, ordering: .relaxed)
         guard !found.bans.isEmpty else { return }
         do {
-            let decisions = try found.bans.map { ban, address in
+            let decisions = try found.bans.map { ban, address, groups in
                 let previous = calculator.increment.enabled
                     ? (try store.banCount(address: address.description, jail: calculator.increment.overallJails ? nil : definition.name)?.count ?? 0)
                     : 0
-                return try JailBan(jail: definition.name, address: address, ban: ban, calculator: calculator, previousBans: previous)
+                var decision = try JailBan(jail: definition.name, address: address, ban: ban, calculator: calculator, previousBans: previous)
+                decision.fields = groups
+                return decision
             }
             try publish(decisions, readAt: readAt)
         } catch {
@@ -237,7 +239,7 @@ final class JailPipeline: Sendable {
     func publish(_ bans: [JailBan], readAt: UInt64? = nil) throws {
         try store.record(bans.map { ban in
             StoredBan(jail: ban.jail, address: ban.address.description, timeOfBan: ban.timeOfBan,
-                      banTime: ban.banTime, banCount: ban.banCount, data: Self.data(matches: ban.matches, failures: ban.failures))
+                      banTime: ban.banTime, banCount: ban.banCount, data: BanDataJSON.encode(matches: ban.matches, failures: ban.failures, fields: ban.fields))
         })
         try writer.withLock { writer in
             guard let writer else { throw ChannelError.closed }
@@ -292,11 +294,6 @@ final class JailPipeline: Sendable {
         metrics.unbans.add(targets.count, ordering: .relaxed)
         for address in targets { logger.notice("Unban \(address)", metadata: ["jail": "\(definition.name)"]) }
         return removed
-    }
-
-    /// fail2ban's `data` column: the matched lines and the failure count.
-    private static func data(matches: [String], failures: Int) -> String? {
-        BanDataJSON.encode(matches: matches, failures: failures)
     }
 
     static func fileName(forJail jail: String) -> String {

@@ -285,6 +285,11 @@ public final class BanStore: Sendable {
         }
     }
 
+    /// Runs `body` with the raw connection, outside a transaction (reads).
+    func read<T: Sendable>(_ body: (SQLiteConnection) throws -> T) throws -> T {
+        try connection.withLock { connection in try body(connection.sqlite) }
+    }
+
     /// Runs `body` with the raw connection inside one transaction (for the importer).
     func withTransaction<T: Sendable>(_ body: (SQLiteConnection) throws -> T) throws -> T {
         try connection.withLock { connection in
