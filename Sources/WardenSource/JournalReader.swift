@@ -47,7 +47,7 @@ public final class JournalReader: Sendable {
     /// Opens the journal, applies the matches and positions it (after the saved cursor,
     /// else at the start time, the start or the end); entries arrive on the reader's thread.
     public func start() throws {
-        let cursor = try configuration.cursorFile.map { try JournalCursorFile(path: $0).load() } ?? nil
+        let cursor = try configuration.cursorStore?.loadCursor() ?? nil
         let loop = try JournalLoop(
             configuration: configuration, statistics: statistics, stopSignal: stopSignal,
             diagnostics: diagnostics, consumer: consumer
@@ -276,9 +276,9 @@ private final class JournalLoop: @unchecked Sendable {
     }
 
     private func saveCursor() {
-        guard let path = configuration.cursorFile, let cursor, cursor != savedCursor else { return }
+        guard let store = configuration.cursorStore, let cursor, cursor != savedCursor else { return }
         do {
-            try JournalCursorFile(path: path).save(cursor)
+            try store.saveCursor(cursor)
             savedCursor = cursor
         } catch {
             diagnostics("\(error)")

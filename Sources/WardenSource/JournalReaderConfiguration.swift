@@ -25,8 +25,9 @@ public struct JournalReaderConfiguration: Sendable {
     /// systemd backend does, so failures of the last findtime still count. Overrides
     /// `fromStart`.
     public var startRealtimeMicroseconds: UInt64?
-    /// Where the cursor is kept across restarts; nil keeps it in memory only.
-    public var cursorFile: String?
+    /// Where the cursor is kept across restarts (`JournalCursorFile`, or the daemon's
+    /// store); nil keeps it in memory only.
+    public var cursorStore: (any JournalCursorStore)?
     public var cursorSaveIntervalNanoseconds: UInt64 = 1_000_000_000
     /// At most this many entries per batch, so the consumer sees bounded batches.
     public var maxEntriesPerBatch = 4096

@@ -105,7 +105,7 @@ struct JournalReaderTests {
         let file = directory.file("system.journal")
         try JournalFixture.write(Self.failures(0..<10), to: file)
         var configuration = JournalReaderConfiguration(journal: .files([file]))
-        configuration.cursorFile = directory.file("cursor")
+        configuration.cursorStore = JournalCursorFile(path: directory.file("cursor"))
         let first = JournalCollector()
         let reader = try JournalReader(configuration: configuration) { first.consume($0) }
         try reader.start()  // no cursor, not from start: only what comes next
