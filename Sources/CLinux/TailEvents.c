@@ -28,6 +28,26 @@ int warden_inotify_add_watch(int fd, const char *path, uint32_t mask) { return i
 
 int warden_inotify_rm_watch(int fd, int watch) { return inotify_rm_watch(fd, watch); }
 
+int warden_wall_clock_timer(void) {
+    return timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK);
+}
+
+int warden_wall_clock_timer_set(int fd, uint64_t deadline_ns) {
+    struct itimerspec specification = { 0 };
+    // A zero it_value disarms the timer; a deadline in the past fires at once.
+    if (deadline_ns == 0) deadline_ns = 1;
+    specification.it_value.tv_sec = (time_t)(deadline_ns / 1000000000u);
+    specification.it_value.tv_nsec = (long)(deadline_ns % 1000000000u);
+    // TFD_TIMER_CANCEL_ON_SET is not needed: an absolute CLOCK_REALTIME timer already
+    // follows clock changes.
+    return timerfd_settime(fd, TFD_TIMER_ABSTIME, &specification, 0);
+}
+
+int warden_wall_clock_timer_disarm(int fd) {
+    struct itimerspec specification = { 0 };
+    return timerfd_settime(fd, 0, &specification, 0);
+}
+
 int warden_periodic_timer(uint64_t interval_ns) {
     int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
     if (fd < 0) return -1;

@@ -153,6 +153,7 @@ public final class BanWorker: Sendable {
         }
         let applied = monotonicNanoseconds()
         shellActions?.banned(decisions.filter { $0.type == .ban }.map(\.decision))
+        shellActions?.unbanned(decisions.filter { $0.type == .unban }.map(\.decision))
         for item in decisions {
             metrics.jail(item.decision.jail).channelDepth.subtract(1, ordering: .relaxed)
             if item.type == .ban { metrics.banApplied(jail: item.decision.jail, address: item.decision.address, at: applied) }

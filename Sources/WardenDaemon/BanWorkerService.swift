@@ -25,7 +25,7 @@ public final class BanWorkerService: Sendable {
             let calculator = try BanTimeCalculator(jail)
             policies[jail.name] = RestorePolicy(maximumBanTime: calculator.maximumBanTime, incrementEnabled: jail.banTimeIncrement.enabled)
         }
-        shellActions = try JailShellActions.make(jails: jails, configDirectory: configDirectory, logger: logger)
+        shellActions = try JailShellActions.make(jails: jails, configDirectory: configDirectory, store: store, logger: logger)
         worker = try BanWorker(layout: layout, store: store, policies: policies, logger: logger, metrics: metrics,
                                shellActions: shellActions)
         readers = try jails.map { jail in
@@ -37,8 +37,8 @@ public final class BanWorkerService: Sendable {
 
     /// Installs the table, restores stored bans in one batch, then starts reading decisions.
     public func start() throws {
-        shellActions?.start()
         try worker.start()
+        try shellActions?.start()
         for reader in readers {
             try reader.start(worker: worker, metrics: metrics.jail(reader.jail), logger: logger)
         }
@@ -49,6 +49,16 @@ public final class BanWorkerService: Sendable {
         for reader in readers { reader.stop() }
         worker.stop()
         shellActions?.stop()
+    }
+
+    /// Deletes the chains and sets (and so the bans) of jails that left the configuration.
+    /// The base chains are rewritten with the rules of the jails that stay, so those are
+    /// enforced throughout.
+    static func removeFirewall(of removed: [JailDefinition], keeping: [JailDefinition]) throws {
+        var layout = FirewallLayout()
+        for jail in keeping + removed { layout.add(try FirewallSpecMapping.spec(for: jail)) }
+        let firewall = try NftablesFirewall(layout: layout)
+        for jail in removed { try firewall.remove(jail: jail.name) }
     }
 
     public var reconciles: Int { worker.reconciles.load(ordering: .relaxed) }

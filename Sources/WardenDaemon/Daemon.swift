@@ -12,7 +12,8 @@ import WardenStore
 ///
 /// `start()` brings everything up in dependency order (store, ban workers with the restore,
 /// jails, control socket); `reload()` rebuilds the jails and workers from the re-read
-/// configuration while the store, the socket and the kernel's bans stay; `stop()` takes
+/// configuration while the store, the socket and the kernel's bans stay (`reload(jail:)`
+/// one jail only); `stop()` takes
 /// everything down in reverse order. Signals are the caller's (see `SignalLoop`).
 public final class Daemon: Sendable {
     public struct Options: Sendable {
@@ -36,7 +37,6 @@ public final class Daemon: Sendable {
     private let onStopRequest: @Sendable () -> Void
 
     private struct Running: Sendable {
-        var configuration: JailConfiguration
         var jails: [JailPipeline]
         var workers: BanWorkerService?
     }
@@ -71,15 +71,50 @@ public final class Daemon: Sendable {
         }
     }
 
-    /// Re-reads the configuration and restarts jails and workers. Bans stay in the kernel
-    /// and the store; positions make the jails continue where they stopped.
+    /// `warden reload` (and SIGHUP): re-reads the configuration and restarts every jail
+    /// and the workers. Bans stay in the kernel and the store, positions make the jails
+    /// continue where they stopped; a jail no longer configured is stopped and its bans
+    /// removed (store, kernel set), as fail2ban-client's reload does.
     public func reload() throws {
         try lifecycle.withLock { _ in
+            let configuration = try JailConfiguration.load(from: settings.configDirectory)
             let previous = running.withLock { running in defer { running = nil }; return running }
             if let previous { stopJails(previous) }
-            let started = try startJails()
+            let kept = Set(configuration.jails.map(\.name))
+            try removeJails((previous?.jails ?? []).map(\.definition).filter { !kept.contains($0.name) }, keeping: configuration.jails)
+            let started = try startJails(configuration.jails)
             running.withLock { $0 = started }
             logger.notice("configuration reloaded", metadata: ["jails": "\(started.jails.map(\.definition.name).joined(separator: ","))"])
+        }
+    }
+
+    /// `warden reload JAIL`: re-reads the configuration and restarts that jail only (and
+    /// the ban workers, whose table carries every jail); the other jails keep running with
+    /// their failure counts. A jail gone from the configuration is stopped and its bans
+    /// removed; a jail new in it is started.
+    public func reload(jail name: String) throws {
+        try lifecycle.withLock { _ in
+            let configuration = try JailConfiguration.load(from: settings.configDirectory)
+            guard let previous = running.withLock({ $0 }) else { throw DaemonError.refused("warden is not running its jails") }
+            let old = previous.jails.first { $0.definition.name == name }
+            let replacement = configuration.jails.first { $0.name == name }
+            guard old != nil || replacement != nil else { throw DaemonError.refused("NOK: ('\(name)',) — no such jail") }
+            var others = previous.jails.filter { $0.definition.name != name }
+            previous.workers?.stop()
+            old?.stop()
+            if replacement == nil, let old { try removeJails([old.definition], keeping: others.map(\.definition)) }
+            let workers = try startWorkers(others.map(\.definition) + (replacement.map { [$0] } ?? []))
+            if let replacement {
+                do {
+                    others.append(try startJail(replacement))
+                } catch {
+                    logger.error("jail failed to start on reload", metadata: ["jail": "\(name)", "error": "\(error)"])
+                    running.withLock { $0 = Running(jails: others, workers: workers) }
+                    throw error
+                }
+            }
+            running.withLock { $0 = Running(jails: others, workers: workers) }
+            logger.notice("jail reloaded", metadata: ["jail": "\(name)", "configured": "\(replacement != nil)"])
         }
     }
 
@@ -95,31 +130,49 @@ public final class Daemon: Sendable {
         }
     }
 
-    private func startJails() throws -> Running {
-        let configuration = try JailConfiguration.load(from: settings.configDirectory)
+    private func startJails(_ definitions: [JailDefinition]? = nil) throws -> Running {
+        let definitions = try definitions ?? JailConfiguration.load(from: settings.configDirectory).jails
         try? store.purge(age: settings.databasePurgeAge, now: wallClock())
-        var workers: BanWorkerService?
-        if options.localWorkers {
-            let service = try BanWorkerService(jails: configuration.jails, configDirectory: settings.configDirectory, store: store, metrics: metrics, logger: logger, readerName: "daemon")
-            try service.start()
-            workers = service
-        }
+        let workers = try startWorkers(definitions)
         var jails: [JailPipeline] = []
-        let positions = Self.parentDirectory(of: settings.databaseFile) + "/positions"
-        try Self.makeDirectory(forFile: positions + "/x")
         do {
-            for definition in configuration.jails {
-                let jail = try JailPipeline(definition: definition, store: store, metrics: metrics,
-                                            localWorkers: options.localWorkers, logger: logger)
-                try jail.start(positionDirectory: positions)
-                jails.append(jail)
-            }
+            for definition in definitions { jails.append(try startJail(definition)) }
         } catch {
             for jail in jails { jail.stop() }
             workers?.stop()
             throw error
         }
-        return Running(configuration: configuration, jails: jails, workers: workers)
+        return Running(jails: jails, workers: workers)
+    }
+
+    /// The in-process ban workers for these jails (restore included); nil with external workers.
+    private func startWorkers(_ definitions: [JailDefinition]) throws -> BanWorkerService? {
+        guard options.localWorkers else { return nil }
+        let service = try BanWorkerService(jails: definitions, configDirectory: settings.configDirectory, store: store,
+                                           metrics: metrics, logger: logger, readerName: "daemon")
+        try service.start()
+        return service
+    }
+
+    private func startJail(_ definition: JailDefinition) throws -> JailPipeline {
+        let positions = Self.parentDirectory(of: settings.databaseFile) + "/positions"
+        try Self.makeDirectory(forFile: positions + "/x")
+        let jail = try JailPipeline(definition: definition, store: store, metrics: metrics,
+                                    localWorkers: options.localWorkers, logger: logger)
+        try jail.start(positionDirectory: positions)
+        return jail
+    }
+
+    /// Jails removed from the configuration: their bans leave the store and, with
+    /// in-process workers, their chain and sets leave the kernel (external workers drop
+    /// them when they reload the configuration).
+    private func removeJails(_ definitions: [JailDefinition], keeping: [JailDefinition]) throws {
+        for definition in definitions {
+            let removed = try store.remove(jail: definition.name)
+            logger.notice("jail removed from the configuration; its bans are lifted", metadata: [
+                "jail": "\(definition.name)", "bans": "\(removed)"])
+        }
+        if options.localWorkers, !definitions.isEmpty { try BanWorkerService.removeFirewall(of: definitions, keeping: keeping) }
     }
 
     private func stopJails(_ running: Running) {
@@ -151,7 +204,7 @@ public final class Daemon: Sendable {
             case "unban": return try unban(arguments)
             case "banned": return try banned(arguments)
             case "reload":
-                try reload()
+                if let name = arguments.first { try reload(jail: name) } else { try reload() }
                 return ControlResponse(text: "OK", json: ControlJSON.encode(["reply": "OK"]))
             case "stop":
                 onStopRequest()

@@ -52,16 +52,19 @@ final class JailPipeline: Sendable {
         let ignoreCommand = try definition.ignoreCommand.map {
             IgnoreCommand(command: $0, cache: try definition.ignoreCache.map(IgnoreCommand.Cache.init(parsing:)))
         }
-        let positionBase = positionDirectory + "/" + Self.fileName(forJail: definition.name)
+        // Positions and cursors live in the store; files of earlier versions are migrated.
+        let legacyBase = positionDirectory + "/" + Self.fileName(forJail: definition.name)
         switch try JailLogSource(definition: definition) {
         case .files(let watcher):
-            try startTailer(watcher: watcher, matcher: matcher, ignoreCommand: ignoreCommand, positionFile: positionBase + ".positions")
+            try startTailer(watcher: watcher, matcher: matcher, ignoreCommand: ignoreCommand,
+                            positions: StoredLogPositions(store: store, jail: definition.name, legacyFile: legacyBase + ".positions"))
         case .journal(let journal):
-            try startJournal(journal, matcher: matcher, ignoreCommand: ignoreCommand, cursorFile: positionBase + ".cursor")
+            try startJournal(journal, matcher: matcher, ignoreCommand: ignoreCommand,
+                             cursor: StoredJournalCursor(store: store, jail: definition.name, legacyFile: legacyBase + ".cursor"))
         }
     }
 
-    private func startTailer(watcher: LogBackend, matcher: Matcher, ignoreCommand: IgnoreCommand?, positionFile: String) throws {
+    private func startTailer(watcher: LogBackend, matcher: Matcher, ignoreCommand: IgnoreCommand?, positions: StoredLogPositions) throws {
         let paths = definition.logPaths.map(\.pattern)
         guard !paths.isEmpty else { throw DaemonError.configuration("jail \(definition.name) has no logpath") }
         var configuration = LogTailerConfiguration(paths: paths)
@@ -69,7 +72,7 @@ final class JailPipeline: Sendable {
         // fail2ban reads a log from its start unless logpath says `tail`; lines older than
         // findtime are then dropped by the matcher's initial-read rule.
         configuration.fromStart = definition.logPaths.contains { $0.start == .head }
-        configuration.positionFile = positionFile
+        configuration.positionStore = positions
         configuration.encoding = try LogEncoding(name: definition.logEncoding)
 
         // Lines that were in a file when the jail started are its initial read (old
@@ -98,15 +101,15 @@ final class JailPipeline: Sendable {
     }
 
     /// Follows the journal with the filter's `journalmatch`. Without a saved cursor it
-    /// reads from the journal's start and the matcher's initial-read rule drops entries
-    /// older than findtime (fail2ban seeks to now - findtime); entries written before the
-    /// jail started are the initial read, later ones are "in operation".
+    /// starts at now - findtime, as fail2ban's FilterSystemd does, so failures of the last
+    /// findtime count; entries written before the jail started are the initial read, later
+    /// ones are "in operation".
     private func startJournal(_ journal: JournalReaderConfiguration.Journal, matcher: Matcher, ignoreCommand: IgnoreCommand?,
-                              cursorFile: String) throws {
+                              cursor: StoredJournalCursor) throws {
         let matches = JournalReaderConfiguration.matchWords(definition.journalMatch ?? "")
         var configuration = JournalReaderConfiguration(journal: journal, matches: matches)
-        configuration.fromStart = true
-        configuration.cursorFile = cursorFile
+        configuration.startRealtimeMicroseconds = UInt64(max(0, wallClock() - Double(definition.findTime)) * 1_000_000)
+        configuration.cursorStore = cursor
         let state = MatchingState(
             matcher: matcher, counter: FailureCounter(.init(definition)), ignore: IgnoreList(definition),
             ignoreCommand: ignoreCommand, initialSizes: [:])
@@ -153,7 +156,9 @@ final class JailPipeline: Sendable {
             state.matcher.inOperation = line.endOffset > initialSize
             collect(state.matcher.process(line.bytes), state, now: now, into: &found)
         }
-        finish(lines: batch.count, found, state, now: now, readAt: readAt)
+        let position = JailLogPosition(jail: definition.name, path: batch.path, device: batch.file.device,
+                                       inode: batch.file.inode, offset: batch.endOffset)
+        finish(lines: batch.count, found, state, now: now, readAt: readAt, progress: .log(position))
     }
 
     /// Journal entries are matched with their own time, as fail2ban's FilterSystemd does
@@ -167,13 +172,14 @@ final class JailPipeline: Sendable {
             let time = Double(entry.realtimeMicroseconds) / 1_000_000
             collect(state.matcher.process(entry.bytes, time: time), state, now: now, into: &found)
         }
-        finish(lines: batch.count, found, state, now: now, readAt: readAt)
+        finish(lines: batch.count, found, state, now: now, readAt: readAt,
+               progress: .journal(jail: definition.name, cursor: batch.cursor))
     }
 
     /// Failures of one batch that passed the ignore lists, and the bans they completed.
     private struct FoundFailures {
         var count = 0
-        var bans: [(FailureCounter<String>.Ban, NetworkAddress)] = []
+        var bans: [(ban: FailureCounter<String>.Ban, address: NetworkAddress, groups: [String: String])] = []
     }
 
     private func collect(_ failures: [Failure], _ state: MatchingState, now: Double, into found: inout FoundFailures) {
@@ -190,12 +196,15 @@ final class JailPipeline: Sendable {
                 continue
             }
             if let ban = state.counter.add(id: id.text, time: failure.time ?? now, matches: failure.matchedLines) {
-                found.bans.append((ban, address))
+                found.bans.append((ban, address, failure.groups))
             }
         }
     }
 
-    private func finish(lines: Int, _ found: FoundFailures, _ state: MatchingState, now: Double, readAt: UInt64) {
+    /// - Parameter progress: how far the source has read once this batch is handled; the
+    ///   bans are recorded with it, so a restart neither decides them again nor skips a line.
+    private func finish(lines: Int, _ found: FoundFailures, _ state: MatchingState, now: Double, readAt: UInt64,
+                        progress: ReadProgress) {
         metrics.linesRead.add(lines, ordering: .relaxed)
         metrics.failures.add(found.count, ordering: .relaxed)
         if now - state.lastPurge > 5 {
@@ -205,13 +214,15 @@ final class JailPipeline: Sendable {
         metrics.currentlyFailed.store(state.counter.count, ordering: .relaxed)
         guard !found.bans.isEmpty else { return }
         do {
-            let decisions = try found.bans.map { ban, address in
+            let decisions = try found.bans.map { ban, address, groups in
                 let previous = calculator.increment.enabled
                     ? (try store.banCount(address: address.description, jail: calculator.increment.overallJails ? nil : definition.name)?.count ?? 0)
                     : 0
-                return try JailBan(jail: definition.name, address: address, ban: ban, calculator: calculator, previousBans: previous)
+                var decision = try JailBan(jail: definition.name, address: address, ban: ban, calculator: calculator, previousBans: previous)
+                decision.fields = groups
+                return decision
             }
-            try publish(decisions, readAt: readAt)
+            try publish(decisions, readAt: readAt, progress: progress)
         } catch {
             logger.error("ban failed", metadata: ["jail": "\(definition.name)", "error": "\(error)"])
         }
@@ -231,14 +242,14 @@ final class JailPipeline: Sendable {
 
     // MARK: - Decisions (tailer thread and control socket)
 
-    /// Records the bans in the store (one transaction), then publishes them: a ban the
-    /// kernel gets is always in the store, so a crash in between is repaired by the
-    /// restore at the next start.
-    func publish(_ bans: [JailBan], readAt: UInt64? = nil) throws {
+    /// Records the bans in the store (one transaction, with the read progress when they
+    /// come from the log), then publishes them: a ban the kernel gets is always in the
+    /// store, so a crash in between is repaired by the restore at the next start.
+    func publish(_ bans: [JailBan], readAt: UInt64? = nil, progress: ReadProgress? = nil) throws {
         try store.record(bans.map { ban in
             StoredBan(jail: ban.jail, address: ban.address.description, timeOfBan: ban.timeOfBan,
-                      banTime: ban.banTime, banCount: ban.banCount, data: Self.data(matches: ban.matches, failures: ban.failures))
-        })
+                      banTime: ban.banTime, banCount: ban.banCount, data: BanDataJSON.encode(matches: ban.matches, failures: ban.failures, fields: ban.fields))
+        }, progress: progress)
         try writer.withLock { writer in
             guard let writer else { throw ChannelError.closed }
             for ban in bans {
@@ -292,11 +303,6 @@ final class JailPipeline: Sendable {
         metrics.unbans.add(targets.count, ordering: .relaxed)
         for address in targets { logger.notice("Unban \(address)", metadata: ["jail": "\(definition.name)"]) }
         return removed
-    }
-
-    /// fail2ban's `data` column: the matched lines and the failure count.
-    private static func data(matches: [String], failures: Int) -> String? {
-        BanDataJSON.encode(matches: matches, failures: failures)
     }
 
     static func fileName(forJail jail: String) -> String {

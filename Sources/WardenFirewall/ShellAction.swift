@@ -51,7 +51,7 @@ public struct ShellAction: Sendable {
     }
 }
 
-/// The tags of one ban, named as fail2ban names them for actions.
+/// The tags of one ban, named as fail2ban's `Actions.ActionInfo` names them.
 public struct BanTicket: Sendable {
     public var ip: String
     public var jail: String
@@ -60,13 +60,20 @@ public struct BanTicket: Sendable {
     public var time: Double
     public var banTime: Int64
     public var banCount: Int
+    /// The ban's matched lines (at most the jail's `maxmatches`).
     public var matches: [String]
     public var restored: Bool
-    /// Captured `F-*` groups and `fid`, passed through as `<F-NAME>` / `<fid>` tags.
-    public var extra: [String: String]
+    /// The filter's captured groups by fail2ban's option name (`user`, `fid`, `fport`, any
+    /// `F-*` name lowercased): `<F-USER>` reads `user`, `<F-ID>` `fid`, `<F-PORT>` `fport`.
+    public var fields: [String: String]
+    /// Every recorded ban of the address merged, in this jail (`<ipjailmatches>`,
+    /// `<ipjailfailures>`) and over all jails (`<ipmatches>`, `<ipfailures>`); nil falls
+    /// back to this ban's own, as fail2ban does without a database.
+    public var jailMerged: (matches: [String], failures: Int)?
+    public var allMerged: (matches: [String], failures: Int)?
 
     public init(ip: String, jail: String, failures: Int = 0, time: Double, banTime: Int64,
-                banCount: Int = 1, matches: [String] = [], restored: Bool = false, extra: [String: String] = [:]) {
+                banCount: Int = 1, matches: [String] = [], restored: Bool = false, fields: [String: String] = [:]) {
         self.ip = ip
         self.jail = jail
         self.failures = failures
@@ -75,26 +82,34 @@ public struct BanTicket: Sendable {
         self.banCount = banCount
         self.matches = matches
         self.restored = restored
-        self.extra = extra
+        self.fields = fields
     }
 
     public var tags: [String: String] {
-        var tags = extra
+        var tags: [String: String] = [:]
+        for (name, value) in fields { tags["F-" + name.uppercased()] = value }
+        if let fid = fields["fid"] { tags["F-ID"] = fid }
+        if let port = fields["fport"] { tags["F-PORT"] = port }
         tags["ip"] = ip
         tags["family"] = ip.contains(":") ? "inet6" : "inet4"
-        tags["fid"] = extra["fid"] ?? ip
+        tags["fid"] = fields["fid"] ?? ip
         tags["failures"] = String(failures)
-        tags["ipfailures"] = String(failures)
-        tags["ipjailfailures"] = String(failures)
         tags["time"] = String(time)
         tags["bantime"] = String(banTime)
         tags["bancount"] = String(banCount)
         tags["matches"] = matches.joined(separator: "\n")
-        tags["ipmatches"] = tags["matches"]
-        tags["ipjailmatches"] = tags["matches"]
+        tags["ipjailmatches"] = (jailMerged?.matches ?? matches).joined(separator: "\n")
+        tags["ipmatches"] = (allMerged?.matches ?? matches).joined(separator: "\n")
+        tags["ipjailfailures"] = String(jailMerged?.failures ?? failures)
+        tags["ipfailures"] = String(allMerged?.failures ?? failures)
         tags["restored"] = restored ? "1" : "0"
         tags["ip-rev"] = Self.reversed(ip)
         return tags
+    }
+
+    /// Whether `command` uses a tag that needs the merged ban history (a store query).
+    public static func needsMergedBans(_ command: String) -> Bool {
+        ["<ipmatches>", "<ipjailmatches>", "<ipfailures>", "<ipjailfailures>"].contains { command.contains($0) }
     }
 
     /// `<ip-rev>`: the address's reverse-DNS name stem (`4.3.2.1.` for 1.2.3.4).
@@ -131,14 +146,16 @@ enum ShellTags {
         return text
     }
 
-    /// Replaces the per-ban tags with shell-escaped values; other tags stay.
+    /// Replaces the per-ban tags with shell-escaped values; other tags stay, except a
+    /// capture tag (`<F-NAME>`, upper case) the ban does not have, which becomes empty as
+    /// in fail2ban.
     static func substituteDynamic(_ text: String, values: [String: String]) -> String {
         var scalars = Array(text.unicodeScalars)
         var index = 0
         var output = String.UnicodeScalarView()
         while index < scalars.count {
             if scalars[index] == "<", let tag = innermostTag(in: scalars, from: index), tag.start == index,
-               let value = values[tag.name] {
+               let value = values[tag.name] ?? (isCaptureTag(tag.name) ? "" : nil) {
                 output.append(contentsOf: escape(value).unicodeScalars)
                 index = tag.end
             } else {
@@ -148,6 +165,12 @@ enum ShellTags {
         }
         scalars.removeAll()
         return String(output)
+    }
+
+    /// fail2ban's `<F-([A-Z0-9_\-]+)>`.
+    static func isCaptureTag(_ name: String) -> Bool {
+        name.hasPrefix("F-") && name.count > 2
+            && name.unicodeScalars.dropFirst(2).allSatisfy { ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "_" || $0 == "-" }
     }
 
     /// A value made safe for a POSIX shell the way fail2ban makes it: every character that

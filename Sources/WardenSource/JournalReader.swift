@@ -45,9 +45,9 @@ public final class JournalReader: Sendable {
     }
 
     /// Opens the journal, applies the matches and positions it (after the saved cursor,
-    /// else at the start or the end); entries arrive on the reader's thread.
+    /// else at the start time, the start or the end); entries arrive on the reader's thread.
     public func start() throws {
-        let cursor = try configuration.cursorFile.map { try JournalCursorFile(path: $0).load() } ?? nil
+        let cursor = try configuration.cursorStore?.loadCursor() ?? nil
         let loop = try JournalLoop(
             configuration: configuration, statistics: statistics, stopSignal: stopSignal,
             diagnostics: diagnostics, consumer: consumer
@@ -178,9 +178,13 @@ private final class JournalLoop: @unchecked Sendable {
                 savedCursor = saved
                 return
             }
-            diagnostics("warning: saved journal cursor is not valid; reading from \(configuration.fromStart ? "the start" : "now")")
+            diagnostics("warning: saved journal cursor is not valid; reading from \(startDescription)")
         }
-        if configuration.fromStart {
+        if let start = configuration.startRealtimeMicroseconds {
+            // next() then returns the first entry at or after `start`; if every entry is
+            // older, nothing until new ones arrive.
+            sd_journal_seek_realtime_usec(journal, start)
+        } else if configuration.fromStart {
             sd_journal_seek_head(journal)
         } else {
             sd_journal_seek_tail(journal)
@@ -188,6 +192,11 @@ private final class JournalLoop: @unchecked Sendable {
             // makes next() return only entries written from now on.
             sd_journal_previous(journal)
         }
+    }
+
+    private var startDescription: String {
+        if let start = configuration.startRealtimeMicroseconds { return "\(start / 1_000_000) (epoch seconds)" }
+        return configuration.fromStart ? "the start" : "now"
     }
 
     func run() {
@@ -267,9 +276,9 @@ private final class JournalLoop: @unchecked Sendable {
     }
 
     private func saveCursor() {
-        guard let path = configuration.cursorFile, let cursor, cursor != savedCursor else { return }
+        guard let store = configuration.cursorStore, let cursor, cursor != savedCursor else { return }
         do {
-            try JournalCursorFile(path: path).save(cursor)
+            try store.saveCursor(cursor)
             savedCursor = cursor
         } catch {
             diagnostics("\(error)")

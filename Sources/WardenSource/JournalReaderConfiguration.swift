@@ -20,8 +20,14 @@ public struct JournalReaderConfiguration: Sendable {
     public var matches: [String]
     /// Read the journal from its start rather than from now when no cursor is saved.
     public var fromStart = false
-    /// Where the cursor is kept across restarts; nil keeps it in memory only.
-    public var cursorFile: String?
+    /// Without a saved cursor, start at the first entry at or after this wall-clock time
+    /// (microseconds since the epoch) instead; a jail passes now - findtime, as fail2ban's
+    /// systemd backend does, so failures of the last findtime still count. Overrides
+    /// `fromStart`.
+    public var startRealtimeMicroseconds: UInt64?
+    /// Where the cursor is kept across restarts (`JournalCursorFile`, or the daemon's
+    /// store); nil keeps it in memory only.
+    public var cursorStore: (any JournalCursorStore)?
     public var cursorSaveIntervalNanoseconds: UInt64 = 1_000_000_000
     /// At most this many entries per batch, so the consumer sees bounded batches.
     public var maxEntriesPerBatch = 4096

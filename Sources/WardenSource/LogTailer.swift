@@ -51,7 +51,7 @@ public final class LogTailer: Sendable {
     /// Opens the files (resuming saved positions) and starts following them. The files
     /// are open and watched when this returns; lines arrive on the tailer's thread.
     public func start() throws {
-        let saved = try configuration.positionFile.map { try PositionFile(path: $0).load() } ?? []
+        let saved = try configuration.positionStore?.loadPositions() ?? []
         let loop = try TailLoop(
             configuration: configuration, statistics: statistics, stopSignal: stopSignal,
             diagnostics: diagnostics, consumer: consumer
@@ -162,8 +162,8 @@ private final class TailLoop: @unchecked Sendable {
     }
 
     private func savePositions() {
-        guard let path = configuration.positionFile else { return }
-        do { try PositionFile(path: path).save(fileSet.positions()) } catch { diagnostics("\(error)") }
+        guard let store = configuration.positionStore else { return }
+        do { try store.savePositions(fileSet.positions()) } catch { diagnostics("\(error)") }
     }
 }
 

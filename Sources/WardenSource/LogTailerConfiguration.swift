@@ -24,8 +24,9 @@ public struct LogTailerConfiguration: Sendable {
     /// Read files that have no saved position from their start rather than their end
     /// (fail2ban's `logpath = FILE head`; warden's `--from-start`).
     public var fromStart = false
-    /// Where positions are kept across restarts; nil keeps them in memory only.
-    public var positionFile: String?
+    /// Where positions are kept across restarts (`PositionFile`, or the daemon's store);
+    /// nil keeps them in memory only.
+    public var positionStore: (any LogPositionStore)?
     /// `logencoding`: lines are converted to UTF-8 before delivery unless this is UTF-8.
     public var encoding: LogEncoding = .utf8
     public var readBufferSize = 1 << 20

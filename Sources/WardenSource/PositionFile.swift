@@ -31,8 +31,9 @@ public struct SavedPosition: Codable, Sendable, Equatable {
     }
 }
 
-/// A small JSON file of positions, replaced atomically (write, fsync, rename), until the
-/// persistence store takes this over.
+/// A small JSON file of positions, replaced atomically (write, fsync, rename): `warden
+/// tail`'s store, and what the daemon used before positions moved into its database
+/// (read once there, to migrate).
 public struct PositionFile: Sendable {
     public let path: String
 

@@ -99,6 +99,7 @@ public final class BanStore: Sendable {
         try sqlite.execute("PRAGMA journal_mode=WAL")
         try sqlite.execute("PRAGMA synchronous=NORMAL")
         try sqlite.execute(Self.schema)
+        try sqlite.execute(Self.positionSchema)
         connection = Mutex(Connection(
             sqlite: sqlite,
             insertHistory: try sqlite.prepare(
@@ -144,14 +145,16 @@ public final class BanStore: Sendable {
                       ban.data.map(Statement.Value.text) ?? .null]
     }
 
-    /// Writes bans (history and current) in one transaction; committed when it returns.
-    public func record(_ bans: [StoredBan]) throws {
+    /// Writes bans (history and current) in one transaction, with how far their jail had
+    /// read when it decided them (`ReadProgress`); committed when it returns.
+    public func record(_ bans: [StoredBan], progress: ReadProgress? = nil) throws {
         try connection.withLock { connection in
             try connection.sqlite.transaction {
                 for ban in bans {
                     try connection.insertHistory.run(Self.values(ban, addressFirst: false))
                     try connection.upsertCurrent.run(Self.values(ban, addressFirst: true))
                 }
+                if let progress { try Self.record(progress, with: connection.sqlite) }
             }
         }
     }
@@ -283,6 +286,11 @@ public final class BanStore: Sendable {
             }
             return result
         }
+    }
+
+    /// Runs `body` with the raw connection, outside a transaction (reads).
+    func read<T: Sendable>(_ body: (SQLiteConnection) throws -> T) throws -> T {
+        try connection.withLock { connection in try body(connection.sqlite) }
     }
 
     /// Runs `body` with the raw connection inside one transaction (for the importer).

@@ -80,9 +80,9 @@ struct BannedCommand: ParsableCommand {
 }
 
 struct ReloadCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "reload", abstract: "Re-read the configuration and restart the jails (bans stay).")
+    static let configuration = CommandConfiguration(commandName: "reload", abstract: "Re-read the configuration and restart the jails, or only JAIL (bans stay; a jail no longer configured is stopped and its bans lifted).")
     @OptionGroup var client: ClientOptions
-    @Argument(help: "A jail name (the whole configuration is reloaded).") var jail: String?
+    @Argument(help: "Reload only this jail; the others keep running with their failure counts.") var jail: String?
     func run() throws { try client.send(["reload"] + (jail.map { [$0] } ?? [])) }
 }
 

@@ -66,7 +66,7 @@ struct TailCommand: ParsableCommand {
             var configuration = LogTailerConfiguration(paths: paths)
             configuration.backend = watcher
             configuration.fromStart = fromStart
-            configuration.positionFile = positions
+            configuration.positionStore = positions.map(PositionFile.init(path:))
             configuration.maxLineLength = maxLineLength
             configuration.encoding = logEncoding
             let withOffsets = offsets
@@ -81,7 +81,7 @@ struct TailCommand: ParsableCommand {
                 matches: JournalReaderConfiguration.matchWords(match)
             )
             configuration.fromStart = fromStart
-            configuration.cursorFile = positions
+            configuration.cursorStore = positions.map(JournalCursorFile.init(path:))
             let withTimes = offsets
             let reader = try JournalReader(configuration: configuration) { output.write(entries: $0, withTimes: withTimes) }
             blockTerminationSignals()

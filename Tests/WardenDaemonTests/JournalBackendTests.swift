@@ -45,9 +45,9 @@ import Testing
         #expect(try harness.client("stop") == "Shutdown successful")
         harness.process?.waitUntilExit()
         #expect(harness.process?.terminationStatus == 0)
-        // The cursor of the last entry read was saved beside the positions.
-        let positions = try FileManager.default.contentsOfDirectory(atPath: harness.directory + "/positions")
-        #expect(positions.contains("demo.cursor"))
+        // The cursor of the last entry read is in the store.
+        let cursor = try capture(["sqlite3", harness.directory + "/warden.sqlite3", "SELECT cursor FROM journals WHERE jail = 'demo'"])
+        #expect(cursor.hasPrefix("s="), "\(cursor)")
     }
 }
 

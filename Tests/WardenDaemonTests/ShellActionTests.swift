@@ -35,4 +35,78 @@ import Testing
         harness.process?.waitUntilExit()
         #expect(lines() == ["start demo", "ban 192.0.2.2 600", "stop demo"])
     }
+
+    /// actionban gets the ban's tags from the store: `<matches>` (cut to `maxmatches`),
+    /// `<failures>`, `<ipjailfailures>`, `<bancount>`, `<bantime>` and a captured group.
+    @Test func actionbanReceivesMatchesFailuresAndCapturedGroupsRequiresRoot() throws {
+        let record = NSTemporaryDirectory() + "warden-tags-\(getpid())-\(Int.random(in: 0..<1_000_000)).txt"
+        defer { try? FileManager.default.removeItem(atPath: record) }
+        let harness = try DaemonHarness(ipc: "memory", bantime: 600,
+                                        actions: ["nftables[type=allports, protocol=all]", "record[file=\"\(record)\"]"],
+                                        extraJail: "maxmatches = 2")
+        try FileManager.default.createDirectory(atPath: harness.directory + "/action.d", withIntermediateDirectories: true)
+        try """
+            [Definition]
+            failregex = demo\\[\\d+\\]: authentication failure for <F-USER>\\S+</F-USER> from <HOST>$
+            """.write(toFile: harness.directory + "/filter.d/demo.local", atomically: true, encoding: .utf8)
+        try """
+            [Definition]
+            actionban = echo ban <ip> f=<failures> jf=<ipjailfailures> n=<bancount> bt=<bantime> u=<F-USER> x=<F-NONE> <matches> >> <file>
+
+            [Init]
+            file = /dev/null
+            """.write(toFile: harness.directory + "/action.d/record.conf", atomically: true, encoding: .utf8)
+        try harness.startDaemon()
+        func text() -> String { (try? String(contentsOfFile: record, encoding: .utf8)) ?? "" }
+        try harness.appendFailures(from: DaemonHarness.peerAddress, count: 3)
+        try harness.waitUntil("actionban wrote the ban") { text().contains("u=root") }
+        #expect(text().hasPrefix("ban 192.0.2.2 f=3 jf=3 n=1 bt=600 u=root x= "), "\(text())")
+        #expect(text().components(separatedBy: "authentication failure for root from 192.0.2.2").count - 1 == 2, "\(text())")
+        harness.stopDaemon()
+    }
+
+    /// actionunban runs when a ban's time is over (the kernel expires the element by
+    /// itself), at once on `warden unban`, and after a restart for a ban that ended while
+    /// warden was stopped, exactly once.
+    @Test func actionunbanRunsWhenBansEndAndAfterARestartRequiresRoot() throws {
+        let record = NSTemporaryDirectory() + "warden-unban-\(getpid())-\(Int.random(in: 0..<1_000_000)).txt"
+        defer { try? FileManager.default.removeItem(atPath: record) }
+        let harness = try DaemonHarness(ipc: "memory", bantime: 2,
+                                        actions: ["nftables[type=allports, protocol=all]", "record[file=\"\(record)\"]"])
+        try FileManager.default.createDirectory(atPath: harness.directory + "/action.d", withIntermediateDirectories: true)
+        try """
+            [Definition]
+            actionban = echo "ban <ip>" >> <file>
+            actionunban = echo "unban <ip>" >> <file>
+
+            [Init]
+            file = /dev/null
+            """.write(toFile: harness.directory + "/action.d/record.conf", atomically: true, encoding: .utf8)
+        func lines() -> [String] {
+            ((try? String(contentsOfFile: record, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        }
+        try harness.startDaemon()
+        try harness.appendFailures(from: DaemonHarness.peerAddress, count: 3)
+        try harness.waitUntil("the ban time ended and actionunban ran") { lines().contains("unban 192.0.2.2") }
+        #expect(lines() == ["ban 192.0.2.2", "unban 192.0.2.2"])
+
+        #expect(try harness.client("ban", "demo", "203.0.113.5") == "1")
+        try harness.waitUntil("actionban ran") { lines().contains("ban 203.0.113.5") }
+        #expect(try harness.client("unban", "demo", "203.0.113.5") == "1")
+        try harness.waitUntil("warden unban ran actionunban") { lines().contains("unban 203.0.113.5") }
+
+        #expect(try harness.client("ban", "demo", "198.51.100.3") == "1")
+        try harness.waitUntil("actionban ran") { lines().contains("ban 198.51.100.3") }
+        harness.stopDaemon()
+        let stoppedAt = Date()
+        try harness.waitUntil("the ban ended while warden is stopped") { Date().timeIntervalSince(stoppedAt) > 3 }
+        #expect(!lines().contains("unban 198.51.100.3"))
+        try harness.startDaemon()
+        try harness.waitUntil("the restart ran the missed actionunban") { lines().contains("unban 198.51.100.3") }
+        harness.stopDaemon()
+        try harness.startDaemon()
+        harness.stopDaemon()
+        #expect(lines().filter { $0 == "unban 198.51.100.3" }.count == 1)
+        #expect(lines().filter { $0.hasPrefix("unban") }.count == 3)
+    }
 }

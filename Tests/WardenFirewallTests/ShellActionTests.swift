@@ -86,3 +86,23 @@ import WardenConfig
         #expect(throws: ConfigError.self) { try ShellTags.expandStatic("<a>", values: ["a": "<a>"], option: "x") }
     }
 }
+
+/// fail2ban's ActionInfo tags beyond `<ip>`: merged matches and failures, time, ban time,
+/// captured groups (`<F-USER>`, `<F-ID>`), and an F- tag the ban lacks becoming empty.
+@Suite struct ShellActionTagTests {
+    @Test func ticketTagsFollowFail2bansActionInfo() throws {
+        var ticket = BanTicket(ip: "192.0.2.1", jail: "sshd", failures: 3, time: 1_700_000_000.5, banTime: 600, banCount: 2,
+                               matches: ["m1", "m2"], fields: ["user": "root", "fid": "192.0.2.1", "fport": "22"])
+        ticket.jailMerged = (["old", "m1", "m2"], 8)
+        ticket.allMerged = (["other", "old", "m1", "m2"], 11)
+        let action = ShellAction(name: "t", commands: [
+            .ban: "<matches>|<ipjailmatches>|<ipmatches>|<failures>|<ipjailfailures>|<ipfailures>|<time>|<bantime>|<bancount>|<F-USER>|<F-ID>|<F-PORT>|<F-MISSING>|<unknown>|<fid>",
+        ])
+        let command = try #require(action.command(.ban, for: ticket.tags))
+        #expect(command == "m1'\n'm2|old'\n'm1'\n'm2|other'\n'old'\n'm1'\n'm2|3|8|11|1700000000.5|600|2|root|192.0.2.1|22||<unknown>|192.0.2.1")
+        #expect(BanTicket.needsMergedBans("echo <ipjailmatches>") && !BanTicket.needsMergedBans("echo <matches>"))
+        // Without a merged history the ban's own lines and count stand in.
+        let plain = BanTicket(ip: "192.0.2.1", jail: "sshd", failures: 3, time: 0, banTime: 60, matches: ["m"]).tags
+        #expect(plain["ipmatches"] == "m" && plain["ipjailfailures"] == "3" && plain["fid"] == "192.0.2.1")
+    }
+}

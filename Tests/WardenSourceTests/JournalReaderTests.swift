@@ -69,6 +69,34 @@ struct JournalReaderTests {
         #expect(throws: JournalError.self) { try reader.start() }
     }
 
+    /// fail2ban's systemd backend without a saved position seeks to now - findtime: a jail
+    /// passes that as the start time, and the reader delivers the entries from it on, then
+    /// what is appended; a start time after every entry delivers only new ones.
+    @Test func startsAtTheStartTimeWithoutACursor() throws {
+        let directory = TemporaryDirectory()
+        let file = directory.file("system.journal")
+        try JournalFixture.write(Self.failures(0..<30), to: file)
+        var configuration = JournalReaderConfiguration(journal: .files([file]))
+        configuration.startRealtimeMicroseconds = 1_700_000_000_000_000 + 20 * 1_000_000
+        let collector = JournalCollector()
+        let reader = try JournalReader(configuration: configuration) { collector.consume($0) }
+        try reader.start()
+        #expect(collector.wait(for: 10))
+        try JournalFixture.write(Self.failures(30..<32), to: file)
+        #expect(collector.wait(for: 12))
+        reader.stop()
+        #expect(collector.times.map { ($0 - 1_700_000_000_000_000) / 1_000_000 } == Array(20..<32))
+
+        configuration.startRealtimeMicroseconds = 1_700_000_000_000_000 + 100 * 1_000_000
+        let late = JournalCollector()
+        let lateReader = try JournalReader(configuration: configuration) { late.consume($0) }
+        try lateReader.start()
+        try JournalFixture.write(Self.failures(200..<201), to: file)
+        #expect(late.wait(for: 1))
+        lateReader.stop()
+        #expect(late.times == [1_700_000_000_000_000 + 200 * 1_000_000])
+    }
+
     /// Entries appended while the reader waits are delivered (woken through the journal's
     /// descriptor); after a stop, a restart with the saved cursor delivers exactly the
     /// entries written meanwhile.
@@ -77,7 +105,7 @@ struct JournalReaderTests {
         let file = directory.file("system.journal")
         try JournalFixture.write(Self.failures(0..<10), to: file)
         var configuration = JournalReaderConfiguration(journal: .files([file]))
-        configuration.cursorFile = directory.file("cursor")
+        configuration.cursorStore = JournalCursorFile(path: directory.file("cursor"))
         let first = JournalCollector()
         let reader = try JournalReader(configuration: configuration) { first.consume($0) }
         try reader.start()  // no cursor, not from start: only what comes next

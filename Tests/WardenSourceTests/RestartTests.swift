@@ -13,7 +13,7 @@ struct RestartTests {
         var writer = LogWriter(path: path)
         var configuration = LogTailerConfiguration(paths: [path])
         configuration.fromStart = true
-        configuration.positionFile = directory.file("positions.json")
+        configuration.positionStore = PositionFile(path: directory.file("positions.json"))
         let collector = LineCollector()
         var random = SystemRandomNumberGenerator()
         var tailer: LogTailer? = try LogTailer(configuration: configuration, diagnostics: { _ in }) { collector.consume($0) }
@@ -63,7 +63,7 @@ struct RestartTests {
         let directory = TemporaryDirectory()
         let path = directory.file("app.log")
         var configuration = LogTailerConfiguration(paths: [path])
-        configuration.positionFile = directory.file("positions.json")
+        configuration.positionStore = PositionFile(path: directory.file("positions.json"))
         var writer = LogWriter(path: path)
         writer.write(100)
         let first = LineCollector()

@@ -25,6 +25,12 @@ int warden_eventfd(void);
 int warden_inotify_init(void);
 int warden_inotify_add_watch(int fd, const char *path, uint32_t mask);
 int warden_inotify_rm_watch(int fd, int watch);
+/// A CLOCK_REALTIME timerfd (non-blocking), disarmed.
+int warden_wall_clock_timer(void);
+/// Arms it to fire once at `deadline_ns` nanoseconds since the epoch (absolute, so it
+/// follows clock changes); a past deadline fires at once. Returns 0 or -1.
+int warden_wall_clock_timer_set(int fd, uint64_t deadline_ns);
+int warden_wall_clock_timer_disarm(int fd);
 /// A CLOCK_MONOTONIC timerfd (non-blocking) firing every `interval_ns`.
 int warden_periodic_timer(uint64_t interval_ns);
 
