@@ -14,7 +14,9 @@ public struct Failure: Sendable, Equatable {
     public var regexIndex: Int
     /// Every `user` seen on a multi-line connection, sorted; nil for single-line failures
     /// (fail2ban only keeps this set for `<F-MLFID>` filters).
-    public var users: [String]?
+    public var users: [String]? {
+        userBytes.map { sortedUsers($0).map { String(decoding: $0, as: UTF8.self) } }
+    }
     /// Number of log lines this failure accumulated (fail2ban's `len(matches)`).
     public var attempts: Int
     /// A `<F-NOFAIL>` match: seen, but not a failure by itself.
@@ -24,9 +26,11 @@ public struct Failure: Sendable, Equatable {
     let groupNames: GroupNames
     let groupValues: GroupValues
     let matched: MatchedLines?
+    /// The users as bytes, in first-seen order: sorted only when asked for.
+    private let userBytes: [[UInt8]]?
 
     init(
-        id: FailureID?, address: FailureID?, time: Double?, regexIndex: Int, users: [String]?,
+        id: FailureID?, address: FailureID?, time: Double?, regexIndex: Int, users: [[UInt8]]?,
         attempts: Int, isNoFail: Bool, lineNumber: Int?,
         groupNames: GroupNames, groupValues: GroupValues, matched: MatchedLines?
     ) {
@@ -34,7 +38,7 @@ public struct Failure: Sendable, Equatable {
         self.address = address
         self.time = time
         self.regexIndex = regexIndex
-        self.users = users
+        self.userBytes = users
         self.attempts = attempts
         self.isNoFail = isNoFail
         self.lineNumber = lineNumber
@@ -65,6 +69,20 @@ public struct Failure: Sendable, Equatable {
     /// that prepare something per name once (warden regex's pre-escaped JSON keys).
     public func forEachGroupNumber(_ body: (Int, UnsafeBufferPointer<UInt8>) -> Void) {
         groupValues.forEach(body)
+    }
+
+    /// Calls `body` with each user in sorted order, as bytes; false when there is no
+    /// users set (a single-line failure).
+    @discardableResult
+    public func forEachUser(_ body: (UnsafeBufferPointer<UInt8>) -> Void) -> Bool {
+        guard let userBytes else { return false }
+        for user in sortedUsers(userBytes) { user.withUnsafeBufferPointer(body) }
+        return true
+    }
+
+    /// Python sorts strings by code point, which is the byte order of their UTF-8.
+    private func sortedUsers(_ users: [[UInt8]]) -> [[UInt8]] {
+        users.count < 2 ? users : users.sorted { $0.lexicographicallyPrecedes($1) }
     }
 
     /// The log lines the failure is made of, with their dates; empty unless the matcher

@@ -32,6 +32,15 @@ public struct FailureID: Sendable, Hashable, CustomStringConvertible {
     /// Which families to try; fail2ban restricts `ip4`/`ip6` groups to their own family.
     public enum Family: Sendable { case ipv4, ipv6, any }
 
+    /// `address(_:family:prefixLength:)` on UTF-8 bytes (a captured group): a whole IPv4
+    /// address, the common case, is parsed without making a `String` to parse.
+    public static func address(bytes: UnsafeBufferPointer<UInt8>, family: Family, prefixLength: Int? = nil) -> FailureID {
+        if family == .ipv4, prefixLength == nil, parseIPv4(bytes: bytes) != nil, !bytes.contains(0) {
+            return FailureID(text: String(decoding: bytes, as: UTF8.self), kind: .ipv4)
+        }
+        return address(String(decoding: bytes, as: UTF8.self), family: family, prefixLength: prefixLength)
+    }
+
     /// Parses `text` as fail2ban's `IPAddr(text, cidr)`. With `family == .any` (an id
     /// of unknown shape), brackets are stripped and a `/len` or `/mask` suffix is honoured.
     public static func address(_ text: String, family: Family, prefixLength: Int? = nil) -> FailureID {

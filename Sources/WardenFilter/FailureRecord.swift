@@ -50,24 +50,21 @@ final class FailureRecord {
     /// Adds the value of group `user` (when set) to the users set, creating it;
     /// returns how many users the set holds.
     func addUser(_ user: Int) -> Int {
-        groups.withValue(user) { value in
-            guard let value, !value.isEmpty else { return }
-            var set = users ?? []
-            if !set.contains(where: { $0.elementsEqual(value) }) { set.append(Array(value)) }
-            users = set
-        }
+        groups.withValue(user) { insertUser($0) }
         return users?.count ?? 0
     }
 
     /// Adds `other`'s `user` value (when set) to the users set, as `addUser` does.
     func addUser(from other: FailureRecord, _ user: Int) -> Int {
-        other.groups.withValue(user) { value in
-            guard let value, !value.isEmpty else { return }
-            var set = users ?? []
-            if !set.contains(where: { $0.elementsEqual(value) }) { set.append(Array(value)) }
-            users = set
-        }
+        other.groups.withValue(user) { insertUser($0) }
         return users?.count ?? 0
+    }
+
+    /// Mutates `users` in place: copying it out and back would copy the array.
+    private func insertUser(_ value: UnsafeBufferPointer<UInt8>?) {
+        guard let value, !value.isEmpty else { return }
+        if users == nil { users = [] }
+        if !users!.contains(where: { $0.elementsEqual(value) }) { users!.append(Array(value)) }
     }
 }
 

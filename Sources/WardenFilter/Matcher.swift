@@ -330,7 +330,7 @@ public final class Matcher {
             if options.checkFindTime, let found = time, found > now { time = now }
             failures.append(Failure(
                 id: id, address: record.address, time: time, regexIndex: index,
-                users: record.users?.map { String(decoding: $0, as: UTF8.self) }.sorted(),
+                users: record.users,
                 attempts: record.matches?.count ?? 0, isNoFail: record.groups.isSet(slots.nofail),
                 lineNumber: lineNumber, groupNames: groupNames, groupValues: record.groups, matched: record.matches
             ))
@@ -360,10 +360,10 @@ public final class Matcher {
         let fid = groups.string(slots.fid)
         let host: FailureID
         let hostText: String
-        if let ip4 = groups.string(slots.ip4) {
-            hostText = ip4
+        if groups.isPresent(slots.ip4) {
             let prefix = prefixLength(groups)
-            host = FailureID.address(ip4, family: prefix == nil ? .ipv4 : .any, prefixLength: prefix)
+            host = groups.withValue(slots.ip4) { FailureID.address(bytes: $0!, family: prefix == nil ? .ipv4 : .any, prefixLength: prefix) }
+            hostText = fid == nil ? "" : groups.string(slots.ip4)!
         } else if let ip6 = groups.string(slots.ip6) {
             hostText = ip6
             let prefix = prefixLength(groups)

@@ -127,12 +127,14 @@ struct RegexCommand: ParsableCommand {
             keys.withKey(number) { output.appendRaw($0) }
             output.appendJSONString(value)
         }
-        if let users = failure.users {
-            output.appendRaw(", \"users\": [")
-            for (index, user) in users.enumerated() {
-                if index > 0 { output.appendRaw(", ") }
-                output.appendJSONString(user)
-            }
+        var firstUser = true
+        let hasUsers = failure.forEachUser { user in
+            output.appendRaw(firstUser ? ", \"users\": [" as StaticString : ", ")
+            firstUser = false
+            output.appendJSONString(user)
+        }
+        if hasUsers {
+            if firstUser { output.appendRaw(", \"users\": [") }
             output.appendByte(UInt8(ascii: "]"))
         }
         output.appendByte(UInt8(ascii: "}"))
