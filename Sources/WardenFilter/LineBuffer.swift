@@ -9,8 +9,11 @@ struct BufferedLine {
     /// Appends what the regexes see: the text before the date, then the text after it.
     @inline(__always)
     func appendText(to output: inout [UInt8]) {
-        output.append(contentsOf: bytes[0..<cut.lowerBound])
-        output.append(contentsOf: bytes[cut.upperBound...])
+        // Through pointers: appending array slices takes the generic, slower path.
+        bytes.withUnsafeBufferPointer { all in
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: all[0..<cut.lowerBound]))
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: all[cut.upperBound...]))
+        }
     }
 
     func textEquals(_ other: ArraySlice<UInt8>) -> Bool {
@@ -45,7 +48,7 @@ struct LineBuffer {
         if maxLines <= 1 { recycleAll() }
         var bytes = spare.popLast() ?? []
         bytes.removeAll(keepingCapacity: true)
-        bytes.append(contentsOf: prefix)
+        prefix.withUnsafeBufferPointer { bytes.append(contentsOf: $0) }
         bytes.append(contentsOf: line)
         let isASCII = lineIsASCII && prefix.withUnsafeBufferPointer { ASCIIText.isASCII($0) }
         lines.append(BufferedLine(bytes: bytes, cut: cut, isASCII: isASCII))
@@ -65,12 +68,12 @@ struct LineBuffer {
         recycleAll()
         var bytes = spare.popLast() ?? []
         bytes.removeAll(keepingCapacity: true)
-        bytes.append(contentsOf: subject[range])
+        subject.withUnsafeBufferPointer { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: $0[range])) }
         let isASCII = subjectIsASCII || bytes.withUnsafeBufferPointer { ASCIIText.isASCII($0) }
-        lines.append(BufferedLine(bytes: bytes, cut: 0..<0, isASCII: isASCII))
         subject.removeAll(keepingCapacity: true)
-        subject.append(contentsOf: bytes)
+        bytes.withUnsafeBufferPointer { subject.append(contentsOf: $0) }
         subject.append(0x0A)
+        lines.append(BufferedLine(bytes: bytes, cut: 0..<0, isASCII: isASCII))
         subjectIsASCII = isASCII
     }
 
