@@ -73,10 +73,12 @@ final class FailureRecord {
 /// `maxTime` seconds after it was set. When full, the oldest entries are dropped until
 /// one that is still valid has gone and a slot is free.
 ///
-/// Entries sit unordered in one array with a parallel array of key hashes, so a lookup
-/// is a scan of at most `maxCount` integers and a removal is a swap with the last
-/// entry; insertion order lives in a sequence number. No allocation happens except
-/// for the key of a new connection.
+/// Entries sit unordered in one array with a parallel array of key hashes; an
+/// open-addressing table (linear probing, at most a quarter full) maps a hash to its
+/// entry, so a lookup costs a probe or two instead of a scan of `maxCount` hashes on
+/// every line of an mlfid filter. A removal swaps the last entry into the hole and
+/// closes the probe chain by shifting back. Insertion order lives in a sequence
+/// number. No allocation happens except for the key of a new connection.
 struct ConnectionCache {
     private struct Entry {
         var key: [UInt8]
@@ -90,18 +92,25 @@ struct ConnectionCache {
     private var hashes: [UInt64] = []
     private var entries: [Entry] = []
     private var nextSequence = 0
+    /// Entry index per table slot, -1 when free.
+    private var table: [Int32]
+    private let tableMask: Int
 
     init(maxCount: Int, maxTime: Double) {
         self.maxCount = maxCount
         self.maxTime = maxTime
         hashes.reserveCapacity(maxCount)
         entries.reserveCapacity(maxCount)
+        var size = 8
+        while size < 4 * maxCount { size *= 2 }
+        table = Array(repeating: -1, count: size)
+        tableMask = size - 1
     }
 
     var isEmpty: Bool { entries.isEmpty }
 
     mutating func get(_ key: UnsafeBufferPointer<UInt8>, now: Double) -> FailureRecord? {
-        guard let index = find(key, hash: ConnectionCache.hash(key)) else { return nil }
+        guard let index = find(key, hash: ConnectionCache.hash(key)).entry else { return nil }
         if entries[index].expiry > now { return entries[index].record }
         remove(at: index)
         return nil
@@ -109,7 +118,7 @@ struct ConnectionCache {
 
     mutating func set(_ key: UnsafeBufferPointer<UInt8>, _ record: FailureRecord, now: Double) {
         let hash = ConnectionCache.hash(key)
-        if let index = find(key, hash: hash) {
+        if let index = find(key, hash: hash).entry {
             entries[index].record = record
             entries[index].expiry = now + maxTime
             return
@@ -121,26 +130,43 @@ struct ConnectionCache {
                 if wasValid, entries.count < maxCount { break }
             }
         }
+        // Evictions may have moved chains: look for the free slot afterwards.
+        table[find(key, hash: hash).slot] = Int32(entries.count)
         hashes.append(hash)
         entries.append(Entry(key: Array(key), record: record, expiry: now + maxTime, sequence: nextSequence))
         nextSequence += 1
     }
 
     mutating func remove(_ key: UnsafeBufferPointer<UInt8>) {
-        if let index = find(key, hash: ConnectionCache.hash(key)) { remove(at: index) }
+        if let index = find(key, hash: ConnectionCache.hash(key)).entry { remove(at: index) }
     }
 
-    private func find(_ key: UnsafeBufferPointer<UInt8>, hash: UInt64) -> Int? {
-        // Every line of an mlfid filter scans up to maxCount hashes: a plain pointer loop.
-        hashes.withUnsafeBufferPointer { candidates in
-            for index in 0..<candidates.count where candidates[index] == hash {
+    /// The entry holding `key`, and its table slot; or nil and the free slot ending its chain.
+    private func find(_ key: UnsafeBufferPointer<UInt8>, hash: UInt64) -> (entry: Int?, slot: Int) {
+        var slot = home(hash)
+        while true {
+            let index = Int(table[slot])
+            if index < 0 { return (nil, slot) }
+            if hashes[index] == hash {
                 let equal = entries[index].key.withUnsafeBufferPointer { stored in
                     stored.count == key.count && (key.isEmpty || memcmp(stored.baseAddress!, key.baseAddress!, key.count) == 0)
                 }
-                if equal { return index }
+                if equal { return (index, slot) }
             }
-            return nil
+            slot = (slot + 1) & tableMask
         }
+    }
+
+    /// The table slot that points at entry `index`.
+    private func slot(of index: Int) -> Int {
+        var slot = home(hashes[index])
+        while table[slot] != Int32(index) { slot = (slot + 1) & tableMask }
+        return slot
+    }
+
+    @inline(__always)
+    private func home(_ hash: UInt64) -> Int {
+        Int(truncatingIfNeeded: hash ^ (hash >> 29)) & tableMask
     }
 
     private func oldestIndex() -> Int? {
@@ -148,9 +174,25 @@ struct ConnectionCache {
     }
 
     private mutating func remove(at index: Int) {
-        hashes.swapAt(index, hashes.count - 1)
+        // Free the entry's slot, shifting later members of its probe chain back so
+        // that every entry stays reachable from its home slot.
+        var hole = slot(of: index)
+        var next = (hole + 1) & tableMask
+        while table[next] >= 0 {
+            let displacement = (next - home(hashes[Int(table[next])])) & tableMask
+            if displacement >= (next - hole) & tableMask {
+                table[hole] = table[next]
+                hole = next
+            }
+            next = (next + 1) & tableMask
+        }
+        table[hole] = -1
+        // Then move the last entry into the freed index.
+        let last = entries.count - 1
+        if index != last { table[slot(of: last)] = Int32(index) }
+        hashes.swapAt(index, last)
         hashes.removeLast()
-        entries.swapAt(index, entries.count - 1)
+        entries.swapAt(index, last)
         entries.removeLast()
     }
 
