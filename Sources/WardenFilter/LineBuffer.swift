@@ -8,11 +8,10 @@ struct BufferedLine {
 
     /// Appends what the regexes see: the text before the date, then the text after it.
     @inline(__always)
-    func appendText(to output: inout [UInt8]) {
-        // Through pointers: appending array slices takes the generic, slower path.
+    func appendText(to output: ScratchBytes) {
         bytes.withUnsafeBufferPointer { all in
-            output.append(contentsOf: UnsafeBufferPointer(rebasing: all[0..<cut.lowerBound]))
-            output.append(contentsOf: UnsafeBufferPointer(rebasing: all[cut.upperBound...]))
+            output.append(UnsafeBufferPointer(rebasing: all[0..<cut.lowerBound]))
+            output.append(UnsafeBufferPointer(rebasing: all[cut.upperBound...]))
         }
     }
 
@@ -31,15 +30,16 @@ struct LineBuffer {
     let maxLines: Int
     private(set) var lines: [BufferedLine] = []
     private var spare: [[UInt8]] = []
-    /// The search subject built from `lines` by `rebuildSubject()`.
-    private(set) var subject: [UInt8] = []
+    /// The search subject built from `lines` by `rebuildSubject()`, valid until the
+    /// buffer changes.
+    var subject: UnsafeBufferPointer<UInt8> { subjectBytes.bytes }
+    private let subjectBytes = ScratchBytes()
     /// Whether `subject` is all ASCII.
     private(set) var subjectIsASCII = true
 
     init(maxLines: Int) {
         self.maxLines = maxLines
         lines.reserveCapacity(maxLines + 1)
-        subject.reserveCapacity(1024)
     }
 
     /// Adds a line (`prefix` then `line`, with `cut` in those combined bytes) and drops
@@ -68,25 +68,25 @@ struct LineBuffer {
         recycleAll()
         var bytes = spare.popLast() ?? []
         bytes.removeAll(keepingCapacity: true)
-        subject.withUnsafeBufferPointer { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: $0[range])) }
+        bytes.append(contentsOf: UnsafeBufferPointer(rebasing: subject[range]))
         let isASCII = subjectIsASCII || bytes.withUnsafeBufferPointer { ASCIIText.isASCII($0) }
-        subject.removeAll(keepingCapacity: true)
-        bytes.withUnsafeBufferPointer { subject.append(contentsOf: $0) }
-        subject.append(0x0A)
+        subjectBytes.removeAll()
+        bytes.withUnsafeBufferPointer { subjectBytes.append($0) }
+        subjectBytes.append(0x0A)
         lines.append(BufferedLine(bytes: bytes, cut: 0..<0, isASCII: isASCII))
         subjectIsASCII = isASCII
     }
 
     mutating func rebuildSubject() {
-        subject.removeAll(keepingCapacity: true)
+        subjectBytes.removeAll()
         subjectIsASCII = true
         if lines.isEmpty {
-            subject.append(0x0A)
+            subjectBytes.append(0x0A)
             return
         }
         for line in lines {
-            line.appendText(to: &subject)
-            subject.append(0x0A)
+            line.appendText(to: subjectBytes)
+            subjectBytes.append(0x0A)
             subjectIsASCII = subjectIsASCII && line.isASCII
         }
     }
@@ -100,11 +100,11 @@ struct LineBuffer {
     }
 
     /// Builds a subject for `lines` into `output` (for ignoreregex on matched lines).
-    static func buildSubject(_ lines: [BufferedLine], into output: inout [UInt8]) {
-        output.removeAll(keepingCapacity: true)
+    static func buildSubject(_ lines: [BufferedLine], into output: ScratchBytes) {
+        output.removeAll()
         for (index, line) in lines.enumerated() {
             if index > 0 { output.append(0x0A) }
-            line.appendText(to: &output)
+            line.appendText(to: output)
         }
         output.append(0x0A)
     }

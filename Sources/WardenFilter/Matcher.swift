@@ -66,7 +66,7 @@ public final class Matcher {
     // through overlapping accesses; dynamic exclusivity checks on it cost a sixth of
     // the matcher's time, so they are turned off for these properties.
     @exclusivity(unchecked) private var buffer: LineBuffer
-    @exclusivity(unchecked) private var ignoreSubject: [UInt8] = []
+    private let ignoreSubject = ScratchBytes()
     private let matchData: PCREMatchData
     @exclusivity(unchecked) private var utf8 = UTF8Repair()
     @exclusivity(unchecked) private var lastDate: Double?
@@ -265,7 +265,7 @@ public final class Matcher {
                 candidatesAreCurrent = false
             }
             if !candidatesAreCurrent {
-                buffer.subject.withUnsafeBufferPointer { failPrefilter.select($0, from: index) }
+                failPrefilter.select(buffer.subject, from: index)
                 candidatesAreCurrent = true
             }
             guard failPrefilter.candidates[index] else { continue }
@@ -473,36 +473,32 @@ public final class Matcher {
 
     /// Runs `regex` on `subject` after its cheap literal check (unless `prefiltered`
     /// says the caller did it); limit hits count as misses.
-    private func search(_ regex: FilterRegex, in subject: [UInt8], isASCII: Bool? = nil, prefiltered: Bool = false) -> Bool {
-        subject.withUnsafeBufferPointer { bytes in
-            if !prefiltered, let literal = regex.requiredLiteral, !ByteSearch.contains(bytes, literal) { return false }
-            switch regex.compiled.match(bytes, isASCII: isASCII, into: matchData) {
-            case .match: return true
-            case .noMatch: return false
-            case .limitExceeded:
-                statistics.limitExceeded += 1
-                return false
-            case .error:
-                statistics.matchErrors += 1
-                return false
-            }
+    private func search(_ regex: FilterRegex, in bytes: UnsafeBufferPointer<UInt8>, isASCII: Bool? = nil, prefiltered: Bool = false) -> Bool {
+        if !prefiltered, let literal = regex.requiredLiteral, !ByteSearch.contains(bytes, literal) { return false }
+        switch regex.compiled.match(bytes, isASCII: isASCII, into: matchData) {
+        case .match: return true
+        case .noMatch: return false
+        case .limitExceeded:
+            statistics.limitExceeded += 1
+            return false
+        case .error:
+            statistics.matchErrors += 1
+            return false
         }
     }
 
     /// The named groups of the last match, with `alt_` groups filling in their target;
     /// the `skipped` slot is left out (the prefregex's `content` is used in place).
-    private func capture(_ plan: GroupPlan, in subject: [UInt8], into values: inout GroupValues, skipping skipped: Int = -1) {
+    private func capture(_ plan: GroupPlan, in bytes: UnsafeBufferPointer<UInt8>, into values: inout GroupValues, skipping skipped: Int = -1) {
         values.removeAll()
-        subject.withUnsafeBufferPointer { bytes in
-            for group in plan.named where group.slot != skipped {
-                if let range = matchData.range(of: group.number) {
-                    values.set(group.slot, UnsafeBufferPointer(rebasing: bytes[range]))
-                }
+        for group in plan.named where group.slot != skipped {
+            if let range = matchData.range(of: group.number) {
+                values.set(group.slot, UnsafeBufferPointer(rebasing: bytes[range]))
             }
-            for alternate in plan.alternates where alternate.slot != skipped && !values.isSet(alternate.slot) {
-                if let range = matchData.range(of: alternate.number), !range.isEmpty {
-                    values.set(alternate.slot, UnsafeBufferPointer(rebasing: bytes[range]))
-                }
+        }
+        for alternate in plan.alternates where alternate.slot != skipped && !values.isSet(alternate.slot) {
+            if let range = matchData.range(of: alternate.number), !range.isEmpty {
+                values.set(alternate.slot, UnsafeBufferPointer(rebasing: bytes[range]))
             }
         }
     }
@@ -525,7 +521,7 @@ public final class Matcher {
     /// The lines of `original` the last match covers, minus `<SKIPLINES>` lines, and
     /// the rest (which stay buffered). Line numbers are counted in `subject`, as
     /// fail2ban does even when a prefregex `content` replaced it.
-    private func splitLines(_ original: [BufferedLine], regex: FilterRegex, subject: [UInt8]) -> (matched: [BufferedLine], unmatched: [BufferedLine]) {
+    private func splitLines(_ original: [BufferedLine], regex: FilterRegex, subject: UnsafeBufferPointer<UInt8>) -> (matched: [BufferedLine], unmatched: [BufferedLine]) {
         guard original.count > 1, let whole = matchData.range(of: 0) else { return (original, []) }
         let newline: UInt8 = 0x0A
         let count = subject.count
@@ -558,7 +554,7 @@ public final class Matcher {
     }
 
     /// The lines captured by `<SKIPLINES>` groups, concatenated then split.
-    private func skippedLines(_ regex: FilterRegex, subject: [UInt8]) -> [ArraySlice<UInt8>] {
+    private func skippedLines(_ regex: FilterRegex, subject: UnsafeBufferPointer<UInt8>) -> [ArraySlice<UInt8>] {
         guard !regex.special.skipLines.isEmpty else { return [] }
         var text: [UInt8] = []
         for number in regex.special.skipLines {
@@ -574,10 +570,10 @@ public final class Matcher {
     /// the buffer. Returns whether any ignoreregex matched.
     private func matchIgnoreRegex(after split: (matched: [BufferedLine], unmatched: [BufferedLine])?) -> Bool {
         let useMatchedLines = split != nil && maxLines > 1
-        if useMatchedLines, let split { LineBuffer.buildSubject(split.matched, into: &ignoreSubject) }
+        if useMatchedLines, let split { LineBuffer.buildSubject(split.matched, into: ignoreSubject) }
         var found = false
         for (index, regex) in ignoreRegexes.enumerated() {
-            guard search(regex, in: useMatchedLines ? ignoreSubject : buffer.subject) else { continue }
+            guard search(regex, in: useMatchedLines ? ignoreSubject.bytes : buffer.subject) else { continue }
             found = true
             statistics.ignoreregexHits[index] += 1
             if let split, !options.checkAllRegex || maxLines > 1 { buffer.replace(with: split.unmatched) }

@@ -1,0 +1,51 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A growable byte buffer for per-line scratch that is never shared: appends are a
+/// `memcpy` and clearing is setting the count, with none of `Array`'s copy-on-write
+/// checks or generic range replacement (which cost more than the bytes they move when a
+/// subject is rebuilt for every line).
+///
+/// `bytes` is valid until the next mutation.
+final class ScratchBytes {
+    private(set) var count = 0
+    private var capacity: Int
+    private var storage: UnsafeMutablePointer<UInt8>
+
+    init(capacity: Int = 1024) {
+        self.capacity = max(capacity, 16)
+        storage = .allocate(capacity: self.capacity)
+    }
+
+    deinit { storage.deallocate() }
+
+    var bytes: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: storage, count: count) }
+
+    @inline(__always)
+    func removeAll() { count = 0 }
+
+    func append(_ more: UnsafeBufferPointer<UInt8>) {
+        guard let source = more.baseAddress, !more.isEmpty else { return }
+        reserve(count + more.count)
+        (storage + count).update(from: source, count: more.count)
+        count += more.count
+    }
+
+    func append(_ byte: UInt8) {
+        reserve(count + 1)
+        storage[count] = byte
+        count += 1
+    }
+
+    private func reserve(_ needed: Int) {
+        guard needed > capacity else { return }
+        var grown = capacity * 2
+        while grown < needed { grown *= 2 }
+        let larger = UnsafeMutablePointer<UInt8>.allocate(capacity: grown)
+        larger.update(from: storage, count: count)
+        storage.deallocate()
+        storage = larger
+        capacity = grown
+    }
+}
