@@ -9,7 +9,7 @@ let functionSections: [SwiftSetting] = [.unsafeFlags(["-function-sections"])]
 // (docs/footprint.md): the Swift runtime and FoundationEssentials linked in statically (only
 // the pages warden touches are resident, the loader maps a dozen fewer libraries), by lld
 // with packed relative relocations (DT_RELR), and with the functions that run while the
-// daemon starts and bans placed next to each other (scripts/link-order.sh writes the list).
+// daemon starts and bans placed next to each other (scripts/link-order.py writes the list).
 let wardenLinkOrder = Context.packageDirectory + "/scripts/warden.order"
 let wardenLinkerFlags = [
     "-static-stdlib", "-l_FoundationCollections", "-l_FoundationCShims",
@@ -34,7 +34,8 @@ let package = Package(
         // System libraries: module maps only.
         .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
         .systemLibrary(name: "CNftables", pkgConfig: "libnftables", providers: [.apt(["libnftables-dev"])]),
-        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        // Declarations only: libsystemd is opened at run time, when a jail reads the journal.
+        .systemLibrary(name: "CSystemd", providers: [.apt(["libsystemd-dev"])]),
         // Thin wrappers for Linux calls Swift cannot import (macros, _GNU_SOURCE, variadics).
         .target(name: "CLinux"),
 
