@@ -1,6 +1,25 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+// Each function in its own section, so the linker can place the code that runs at start-up
+// together (`wardenLinkOrder`); warden's own targets only, dependencies keep their defaults.
+let functionSections: [SwiftSetting] = [.unsafeFlags(["-function-sections"])]
+
+// How the `warden` binary is linked, for a small resident footprint and a fast start
+// (docs/footprint.md): the Swift runtime and FoundationEssentials linked in statically (only
+// the pages warden touches are resident, the loader maps a dozen fewer libraries), by lld
+// with packed relative relocations (DT_RELR), and with the functions that run while the
+// daemon starts and bans placed next to each other (scripts/link-order.py writes the list).
+let wardenLinkOrder = Context.packageDirectory + "/scripts/warden.order"
+let wardenLinkerFlags = [
+    "-static-stdlib", "-l_FoundationCollections", "-l_FoundationCShims",
+    "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
+    "-Xlinker", "--symbol-ordering-file=" + wardenLinkOrder, "-Xlinker", "--no-warn-symbol-ordering",
+    // The runtime's static-stdlib flags export every symbol; nothing looks warden's up by name,
+    // and a short dynamic symbol table is less to map and faster for the loader to search.
+    "-Xlinker", "--no-export-dynamic",
+]
+
 let package = Package(
     name: "warden",
     products: [
@@ -15,43 +34,44 @@ let package = Package(
         // System libraries: module maps only.
         .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
         .systemLibrary(name: "CNftables", pkgConfig: "libnftables", providers: [.apt(["libnftables-dev"])]),
-        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        // Declarations only: libsystemd is opened at run time, when a jail reads the journal.
+        .systemLibrary(name: "CSystemd", providers: [.apt(["libsystemd-dev"])]),
         // Thin wrappers for Linux calls Swift cannot import (macros, _GNU_SOURCE, variadics).
         .target(name: "CLinux"),
 
         // A joinable POSIX thread for blocking loops, shared by every target that has one.
-        .target(name: "WardenThreads"),
+        .target(name: "WardenThreads", swiftSettings: functionSections),
 
         // fail2ban's INI dialect: includes, overrides, interpolation.
-        .target(name: "WardenConfig"),
+        .target(name: "WardenConfig", swiftSettings: functionSections),
         // Filter compilation, date detection and line matching.
-        .target(name: "WardenFilter", dependencies: ["CPCRE2", "WardenConfig"]),
+        .target(name: "WardenFilter", dependencies: ["CPCRE2", "WardenConfig"], swiftSettings: functionSections),
         // fail2ban's annotated sample-log suite, as a reusable runner.
-        .target(name: "WardenConformance", dependencies: ["WardenFilter", "WardenConfig"]),
+        .target(name: "WardenConformance", dependencies: ["WardenFilter", "WardenConfig"], swiftSettings: functionSections),
 
         // Channel API and its adapters: memory, file, Unix socket, shared-memory ring.
-        .target(name: "WardenIPC", dependencies: ["CLinux"]),
+        .target(name: "WardenIPC", dependencies: ["CLinux"], swiftSettings: functionSections),
         // Plain-C client that publishes log lines into a socket channel (no Swift needed).
         .target(name: "CWardenClient"),
 
         // Log tailing: inotify/polling, rotation, positions; the systemd journal.
-        .target(name: "WardenSource", dependencies: ["CLinux", "CSystemd", "WardenThreads"]),
+        .target(name: "WardenSource", dependencies: ["CLinux", "CSystemd", "WardenThreads"], swiftSettings: functionSections),
 
         // SQLite (system libsqlite3) for the ban store.
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // Jail configuration, failure counting, ignore lists, ban-time increments.
-        .target(name: "WardenJail", dependencies: ["WardenConfig", "WardenIPC"]),
+        .target(name: "WardenJail", dependencies: ["WardenConfig", "WardenIPC"], swiftSettings: functionSections),
         // Persistence of bans and log positions; fail2ban database import.
-        .target(name: "WardenStore", dependencies: ["CSQLite"]),
+        .target(name: "WardenStore", dependencies: ["CSQLite"], swiftSettings: functionSections),
 
         // nftables layout, batched bans through libnftables, reconcile, shell actions.
-        .target(name: "WardenFirewall", dependencies: ["CNftables", "CLinux", "WardenIPC", "WardenConfig", "WardenThreads"]),
+        .target(name: "WardenFirewall", dependencies: ["CNftables", "CLinux", "WardenIPC", "WardenConfig", "WardenThreads"], swiftSettings: functionSections),
 
         // The daemon: jails wired from log to firewall, ban workers, control socket, metrics.
         .target(name: "WardenDaemon", dependencies: [
             "WardenSource", "WardenFilter", "WardenConfig", "WardenIPC", "WardenJail", "WardenStore", "WardenFirewall", "WardenThreads", "CLinux",
             .product(name: "Logging", package: "swift-log"),
-        ]),
+        ], swiftSettings: functionSections),
 
         .executableTarget(
             name: "warden",
@@ -59,7 +79,9 @@ let package = Package(
                 "WardenSource", "WardenConfig", "WardenFilter", "WardenConformance", "WardenIPC", "WardenFirewall", "WardenDaemon", "CLinux",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
-            ]
+            ],
+            swiftSettings: functionSections,
+            linkerSettings: [.unsafeFlags(wardenLinkerFlags)]
         ),
 
         .testTarget(name: "WardenConfigTests", dependencies: ["WardenConfig"], exclude: ["oracle"]),

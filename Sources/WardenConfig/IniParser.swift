@@ -51,22 +51,21 @@ struct IniParser {
         // A UTF-8 byte-order mark would make configparser reject the first section header;
         // editors add it silently, so accept it (a documented deviation).
         if body.starts(with: [0xEF, 0xBB, 0xBF]) { body = body.dropFirst(3) }
-        var scalars = String.UnicodeScalarView()
+        // Validated in one pass: the daemon reads the whole fail2ban tree before it answers ping.
+        if let text = String(validating: body, as: UTF8.self) { return text }
+        throw ConfigError(file: path, line: Self.lineOfFirstInvalidByte(in: body), "invalid UTF-8")
+    }
+
+    private static func lineOfFirstInvalidByte(in body: ArraySlice<UInt8>) -> Int {
         var decoder = UTF8()
         var iterator = body.makeIterator()
         var line = 1
-        loop: while true {
+        while true {
             switch decoder.decode(&iterator) {
-            case .scalarValue(let scalar):
-                if scalar == "\n" { line += 1 }
-                scalars.append(scalar)
-            case .emptyInput:
-                break loop
-            case .error:
-                throw ConfigError(file: path, line: line, "invalid UTF-8")
+            case .scalarValue(let scalar): if scalar == "\n" { line += 1 }
+            case .emptyInput, .error: return line
             }
         }
-        return String(scalars)
     }
 
     /// Python's universal newlines: `\n`, `\r\n` and a lone `\r` all end a line.

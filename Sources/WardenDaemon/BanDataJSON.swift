@@ -9,39 +9,17 @@ enum BanDataJSON {
         bytes.append(contentsOf: #"{"matches": ["#.utf8)
         for (index, line) in matches.enumerated() {
             if index > 0 { bytes.append(contentsOf: ", ".utf8) }
-            appendString(line, to: &bytes)
+            JSONText.appendString(line, to: &bytes)
         }
         bytes.append(contentsOf: #"], "failures": "#.utf8)
         bytes.append(contentsOf: String(failures).utf8)
         for (name, value) in fields.sorted(by: { $0.key < $1.key }) where name != "matches" && name != "failures" {
             bytes.append(contentsOf: ", ".utf8)
-            appendString(name, to: &bytes)
+            JSONText.appendString(name, to: &bytes)
             bytes.append(contentsOf: ": ".utf8)
-            appendString(value, to: &bytes)
+            JSONText.appendString(value, to: &bytes)
         }
         bytes.append(UInt8(ascii: "}"))
         return String(decoding: bytes, as: UTF8.self)
-    }
-
-    /// A JSON string literal: quote, backslash and control characters escaped (RFC 8259);
-    /// other UTF-8 passes through unchanged.
-    private static func appendString(_ text: String, to bytes: inout [UInt8]) {
-        let hex = Array("0123456789abcdef".utf8)
-        bytes.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
-            case UInt8(ascii: "\\"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
-            case UInt8(ascii: "\n"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-            case UInt8(ascii: "\r"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-            case UInt8(ascii: "\t"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-            case 0..<0x20:
-                bytes.append(contentsOf: Array(#"\u00"#.utf8))
-                bytes.append(hex[Int(byte >> 4)])
-                bytes.append(hex[Int(byte & 0xF)])
-            default: bytes.append(byte)
-            }
-        }
-        bytes.append(UInt8(ascii: "\""))
     }
 }

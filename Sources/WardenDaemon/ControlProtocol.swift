@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
+import FoundationEssentials
 
 /// A client's command: `["status", "sshd"]`, `["ban", "sshd", "192.0.2.7"]`, ...
 public struct ControlRequest: Codable, Sendable, Equatable {
@@ -23,7 +23,7 @@ public struct ControlResponse: Codable, Sendable, Equatable {
     }
 
     public static func error(_ message: String) -> ControlResponse {
-        ControlResponse(status: 255, text: "ERROR  " + message, json: ControlJSON.encode(["error": message]))
+        ControlResponse(status: 255, text: "ERROR  " + message, json: (["error": .string(message)] as ControlJSON).text)
     }
 }
 
@@ -75,13 +75,5 @@ enum ControlFraming {
     /// send(2) without SIGPIPE when the peer went away.
     private static func send_shim(_ descriptor: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
         Glibc.send(descriptor, buffer, count, Int32(MSG_NOSIGNAL))
-    }
-}
-
-/// Compact JSON text from plain values (strings, numbers, arrays, dictionaries).
-enum ControlJSON {
-    static func encode(_ value: Any) -> String {
-        guard let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys]) else { return "null" }
-        return String(decoding: data, as: UTF8.self)
     }
 }

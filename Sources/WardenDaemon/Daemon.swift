@@ -198,17 +198,17 @@ public final class Daemon: Sendable {
         do {
             switch command {
             case "ping":
-                return ControlResponse(text: "Server replied: pong", json: ControlJSON.encode(["reply": "pong"]))
+                return ControlResponse(text: "Server replied: pong", json: (["reply": "pong"] as ControlJSON).text)
             case "status": return try status(jail: arguments.first)
             case "ban": return try ban(arguments)
             case "unban": return try unban(arguments)
             case "banned": return try banned(arguments)
             case "reload":
                 if let name = arguments.first { try reload(jail: name) } else { try reload() }
-                return ControlResponse(text: "OK", json: ControlJSON.encode(["reply": "OK"]))
+                return ControlResponse(text: "OK", json: (["reply": "OK"] as ControlJSON).text)
             case "stop":
                 onStopRequest()
-                return ControlResponse(text: "Shutdown successful", json: ControlJSON.encode(["reply": "Shutdown successful"]))
+                return ControlResponse(text: "Shutdown successful", json: (["reply": "Shutdown successful"] as ControlJSON).text)
             default:
                 return .error("unknown command '\(command)'")
             }
@@ -229,7 +229,7 @@ public final class Daemon: Sendable {
         guard let name else {
             let names = jails.map(\.definition.name)
             let text = "Status\n|- Number of jail:\t\(names.count)\n`- Jail list:\t\(names.joined(separator: ", "))"
-            return ControlResponse(text: text, json: ControlJSON.encode(["jails": names, "uptime": wallClock() - startTime]))
+            return ControlResponse(text: text, json: (["jails": ControlJSON(names), "uptime": .number(wallClock() - startTime)] as ControlJSON).text)
         }
         let jail = try jail(named: name)
         let banned = try store.restoreBans(now: wallClock()).filter { $0.jail == name }.map(\.address)
@@ -248,12 +248,12 @@ public final class Daemon: Sendable {
                |- Total banned:\t\(totalBanned)
                `- Banned IP list:\t\(banned.joined(separator: " "))
             """
-        let json = ControlJSON.encode([
-            "jail": name,
-            "filter": ["currently_failed": failed, "total_failed": totalFailed, "file_list": jail.files] as [String: Any],
-            "actions": ["currently_banned": banned.count, "total_banned": totalBanned, "banned_ip_list": banned] as [String: Any],
-        ] as [String: Any])
-        return ControlResponse(text: text, json: json)
+        let json: ControlJSON = [
+            "jail": .string(name),
+            "filter": ["currently_failed": .integer(failed), "total_failed": .integer(totalFailed), "file_list": ControlJSON(jail.files)],
+            "actions": ["currently_banned": .integer(banned.count), "total_banned": .integer(totalBanned), "banned_ip_list": ControlJSON(banned)],
+        ]
+        return ControlResponse(text: text, json: json.text)
     }
 
     private func addresses(_ words: [String]) throws -> [NetworkAddress] {
@@ -270,7 +270,7 @@ public final class Daemon: Sendable {
         let current = Set(try store.restoreBans(now: wallClock()).filter { $0.jail == arguments[0] }.map(\.address))
         let fresh = targets.filter { !current.contains($0.description) }
         _ = try jail.ban(targets)
-        return ControlResponse(text: "\(fresh.count)", json: ControlJSON.encode(["jail": arguments[0], "banned": fresh.count]))
+        return ControlResponse(text: "\(fresh.count)", json: (["jail": .string(arguments[0]), "banned": .integer(fresh.count)] as ControlJSON).text)
     }
 
     private func unban(_ arguments: [String]) throws -> ControlResponse {
@@ -278,12 +278,12 @@ public final class Daemon: Sendable {
             let jails = running.withLock { $0?.jails ?? [] }
             let selected = arguments.count > 1 ? try [jail(named: arguments[1])] : jails
             let removed = try selected.reduce(0) { $0 + (try $1.unban(nil)) }
-            return ControlResponse(text: "\(removed)", json: ControlJSON.encode(["unbanned": removed]))
+            return ControlResponse(text: "\(removed)", json: (["unbanned": .integer(removed)] as ControlJSON).text)
         }
         guard arguments.count >= 2 else { return .error("usage: unban JAIL ADDR... | unban --all [JAIL]") }
         let jail = try jail(named: arguments[0])
         let removed = try jail.unban(try addresses(Array(arguments.dropFirst())))
-        return ControlResponse(text: "\(removed)", json: ControlJSON.encode(["jail": arguments[0], "unbanned": removed]))
+        return ControlResponse(text: "\(removed)", json: (["jail": .string(arguments[0]), "unbanned": .integer(removed)] as ControlJSON).text)
     }
 
     private func banned(_ arguments: [String]) throws -> ControlResponse {
@@ -291,7 +291,7 @@ public final class Daemon: Sendable {
         if let address = arguments.first {
             let jails = bans.filter { $0.address == address }.map(\.jail)
             return ControlResponse(text: "[" + jails.map { "'\($0)'" }.joined(separator: ", ") + "]",
-                                   json: ControlJSON.encode(["address": address, "jails": jails]))
+                                   json: (["address": .string(address), "jails": ControlJSON(jails)] as ControlJSON).text)
         }
         var byJail: [(String, [String])] = []
         for ban in bans {
@@ -300,7 +300,7 @@ public final class Daemon: Sendable {
         let text = "[" + byJail.map { jail, addresses in
             "{'\(jail)': [" + addresses.map { "'\($0)'" }.joined(separator: ", ") + "]}"
         }.joined(separator: ", ") + "]"
-        let json = ControlJSON.encode(byJail.map { [$0.0: $0.1] })
+        let json = ControlJSON.array(byJail.map { jail, addresses in [jail: ControlJSON(addresses)] }).text
         return ControlResponse(text: text, json: json)
     }
 

@@ -9,8 +9,10 @@ import CSystemd
 /// bytes are appended as they are stored (the matcher repairs invalid UTF-8 as fail2ban
 /// does). The entry's time is `_SOURCE_REALTIME_TIMESTAMP`, else the journal's own.
 struct JournalEntryFormat {
+    let systemd: SystemdJournal
+
     /// Appends the line to `line`; returns the entry's realtime in microseconds.
-    static func append(entryOf journal: OpaquePointer, to line: inout [UInt8]) -> UInt64 {
+    func append(entryOf journal: OpaquePointer, to line: inout [UInt8]) -> UInt64 {
         let start = line.count
         var elementCount = 0
         func beginElement() {
@@ -44,12 +46,12 @@ struct JournalEntryFormat {
     }
 
     /// `[%12.6f]` of the entry's monotonic time in seconds, as fail2ban prints kernel lines.
-    private static func appendKernelTime(of journal: OpaquePointer, to line: inout [UInt8]) {
+    private func appendKernelTime(of journal: OpaquePointer, to line: inout [UInt8]) {
         var microseconds: UInt64 = 0
         if let text = field("_SOURCE_MONOTONIC_TIMESTAMP", of: journal), let value = decimal(text) {
             microseconds = value
         } else {
-            sd_journal_get_monotonic_usec(journal, &microseconds, nil)
+            _ = systemd.getMonotonic(journal, &microseconds, nil)
         }
         let fraction = String(microseconds % 1_000_000)
         let seconds = "\(microseconds / 1_000_000).\(String(repeating: "0", count: 6 - fraction.count))\(fraction)"
@@ -59,25 +61,25 @@ struct JournalEntryFormat {
         line.append(UInt8(ascii: "]"))
     }
 
-    private static func realtime(of journal: OpaquePointer) -> UInt64 {
+    private func realtime(of journal: OpaquePointer) -> UInt64 {
         if let text = field("_SOURCE_REALTIME_TIMESTAMP", of: journal), let value = decimal(text) { return value }
         var microseconds: UInt64 = 0
-        sd_journal_get_realtime_usec(journal, &microseconds)
+        _ = systemd.getRealtime(journal, &microseconds)
         return microseconds
     }
 
-    private static func escapeNewlines(in line: inout [UInt8], from start: Int) {
+    private func escapeNewlines(in line: inout [UInt8], from start: Int) {
         guard line[start...].contains(0x0A) else { return }
         let escaped = line[start...].flatMap { $0 == 0x0A ? [UInt8(ascii: "\\"), UInt8(ascii: "n")] : [$0] }
         line.replaceSubrange(start..., with: escaped)
     }
 
-    private static func nonEmpty(_ value: UnsafeBufferPointer<UInt8>?) -> UnsafeBufferPointer<UInt8>? {
+    private func nonEmpty(_ value: UnsafeBufferPointer<UInt8>?) -> UnsafeBufferPointer<UInt8>? {
         guard let value, !value.isEmpty else { return nil }
         return value
     }
 
-    private static func decimal(_ text: UnsafeBufferPointer<UInt8>) -> UInt64? {
+    private func decimal(_ text: UnsafeBufferPointer<UInt8>) -> UInt64? {
         guard !text.isEmpty, text.count <= 19 else { return nil }
         var value: UInt64 = 0
         for byte in text {
@@ -89,11 +91,11 @@ struct JournalEntryFormat {
 
     /// The value of `name` in the current entry (the bytes after `NAME=`), valid until the
     /// journal moves to another entry.
-    static func field(_ name: StaticString, of journal: OpaquePointer) -> UnsafeBufferPointer<UInt8>? {
+    func field(_ name: StaticString, of journal: OpaquePointer) -> UnsafeBufferPointer<UInt8>? {
         var data: UnsafeRawPointer?
         var length = 0
         // A StaticString literal's storage is NUL-terminated, as the C call needs.
-        let found = sd_journal_get_data(journal, UnsafeRawPointer(name.utf8Start).assumingMemoryBound(to: CChar.self), &data, &length)
+        let found = systemd.getData(journal, UnsafeRawPointer(name.utf8Start).assumingMemoryBound(to: CChar.self), &data, &length)
         let prefix = name.utf8CodeUnitCount + 1
         guard found >= 0, let data, length >= prefix else { return nil }
         return UnsafeBufferPointer(start: data.assumingMemoryBound(to: UInt8.self) + prefix, count: length - prefix)

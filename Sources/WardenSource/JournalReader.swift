@@ -69,11 +69,14 @@ public final class JournalReader: Sendable {
 public enum JournalError: Error, CustomStringConvertible {
     case call(String, target: String, code: Int32)
     case badMatch(String)
+    /// libsystemd could not be loaded (or lacks a function warden calls).
+    case library(String)
 
     public var description: String {
         switch self {
         case .call(let call, let target, let code): "\(call) (\(target)) failed: \(systemErrorText(-code))"
         case .badMatch(let word): "journalmatch term '\(word)' is not FIELD=value (or '+')"
+        case .library(let reason): "the systemd journal cannot be read: \(reason)"
         }
     }
 }
@@ -83,6 +86,8 @@ public enum JournalError: Error, CustomStringConvertible {
 private final class JournalLoop: @unchecked Sendable {
     private let configuration: JournalReaderConfiguration
     private let statistics: SourceStatistics
+    private let systemd: SystemdJournal
+    private let format: JournalEntryFormat
     private let journal: OpaquePointer
     private let epoll: Int32
     private let journalDescriptor: Int32
@@ -104,16 +109,18 @@ private final class JournalLoop: @unchecked Sendable {
         self.stopSignal = stopSignal
         self.diagnostics = diagnostics
         self.consumer = consumer
-        journal = try Self.open(configuration.journal)
+        systemd = try SystemdJournal.shared.get()
+        format = JournalEntryFormat(systemd: systemd)
+        journal = try Self.open(configuration.journal, with: systemd)
         do {
-            try Self.addMatches(configuration.matches, to: journal)
+            try Self.addMatches(configuration.matches, to: journal, with: systemd)
             // Must come before the first sd_journal_process: it sets up the inotify watches.
-            journalDescriptor = sd_journal_get_fd(journal)
+            journalDescriptor = systemd.getFD(journal)
             guard journalDescriptor >= 0 else {
                 throw JournalError.call("sd_journal_get_fd", target: "\(configuration.journal)", code: journalDescriptor)
             }
         } catch {
-            sd_journal_close(journal)
+            systemd.close(journal)
             throw error
         }
         epoll = warden_epoll_create()
@@ -123,25 +130,25 @@ private final class JournalLoop: @unchecked Sendable {
     }
 
     deinit {
-        sd_journal_close(journal)
+        systemd.close(journal)
         close(epoll)
         close(saveTimer)
     }
 
-    private static func open(_ which: JournalReaderConfiguration.Journal) throws -> OpaquePointer {
+    private static func open(_ which: JournalReaderConfiguration.Journal, with systemd: SystemdJournal) throws -> OpaquePointer {
         var handle: OpaquePointer?
         let result: Int32
         switch which {
         case .system:
-            result = sd_journal_open(&handle, Int32(SD_JOURNAL_LOCAL_ONLY))
+            result = systemd.open(&handle, Int32(SD_JOURNAL_LOCAL_ONLY))
         case .directory(let path):
-            result = sd_journal_open_directory(&handle, path, 0)
+            result = systemd.openDirectory(&handle, path, 0)
         case .files(let paths):
             let copies = paths.map { strdup($0) }
             defer { copies.forEach { free($0) } }
             var arguments: [UnsafePointer<CChar>?] = copies.map { UnsafePointer($0) }
             arguments.append(nil)
-            result = sd_journal_open_files(&handle, &arguments, 0)
+            result = systemd.openFiles(&handle, &arguments, 0)
         }
         guard result >= 0, let handle else { throw JournalError.call("sd_journal_open", target: "\(which)", code: result) }
         return handle
@@ -149,16 +156,16 @@ private final class JournalLoop: @unchecked Sendable {
 
     /// fail2ban's journalmatch: words are sd_journal_add_match terms; `+` closes a group
     /// with sd_journal_add_disjunction.
-    private static func addMatches(_ words: [String], to journal: OpaquePointer) throws {
+    private static func addMatches(_ words: [String], to journal: OpaquePointer, with systemd: SystemdJournal) throws {
         for word in words {
             if word == "+" {
-                sd_journal_add_disjunction(journal)
+                systemd.addDisjunction(journal)
                 continue
             }
             guard let equals = word.utf8.firstIndex(of: UInt8(ascii: "=")), equals != word.utf8.startIndex else {
                 throw JournalError.badMatch(word)
             }
-            let result = word.utf8CString.withUnsafeBufferPointer { sd_journal_add_match(journal, $0.baseAddress, $0.count - 1) }
+            let result = word.utf8CString.withUnsafeBufferPointer { systemd.addMatch(journal, $0.baseAddress, $0.count - 1) }
             guard result >= 0 else { throw JournalError.badMatch(word) }
         }
     }
@@ -166,13 +173,13 @@ private final class JournalLoop: @unchecked Sendable {
     /// Positions the journal so the next `sd_journal_next` returns the first entry to deliver.
     func position(cursor saved: String?) {
         if let saved {
-            if sd_journal_seek_cursor(journal, saved) >= 0 {
+            if systemd.seekCursor(journal, saved) >= 0 {
                 // seek_cursor lands at or next to the entry; skip it only if it is the one
                 // already delivered.
-                if sd_journal_next(journal) > 0, sd_journal_test_cursor(journal, saved) <= 0,
-                   sd_journal_previous(journal) <= 0 {
+                if systemd.next(journal) > 0, systemd.testCursor(journal, saved) <= 0,
+                   systemd.previous(journal) <= 0 {
                     // The saved entry was vacuumed and the one found is the oldest left.
-                    sd_journal_seek_head(journal)
+                    systemd.seekHead(journal)
                 }
                 cursor = saved
                 savedCursor = saved
@@ -183,14 +190,14 @@ private final class JournalLoop: @unchecked Sendable {
         if let start = configuration.startRealtimeMicroseconds {
             // next() then returns the first entry at or after `start`; if every entry is
             // older, nothing until new ones arrive.
-            sd_journal_seek_realtime_usec(journal, start)
+            systemd.seekRealtime(journal, start)
         } else if configuration.fromStart {
-            sd_journal_seek_head(journal)
+            systemd.seekHead(journal)
         } else {
-            sd_journal_seek_tail(journal)
+            systemd.seekTail(journal)
             // After seek_tail, next() would return the last entry; stepping back onto it
             // makes next() return only entries written from now on.
-            sd_journal_previous(journal)
+            systemd.previous(journal)
         }
     }
 
@@ -211,13 +218,13 @@ private final class JournalLoop: @unchecked Sendable {
             }
             if count == 0 {
                 // The library asked for a timeout (journal files it cannot watch).
-                sd_journal_process(journal)
+                systemd.process(journal)
                 readAvailable()
             }
             for descriptor in ready.prefix(Int(count)) {
                 if descriptor == stopSignal { break running }
                 if descriptor == journalDescriptor {
-                    sd_journal_process(journal)
+                    systemd.process(journal)
                     readAvailable()
                 } else if descriptor == saveTimer {
                     var expirations: UInt64 = 0
@@ -226,7 +233,7 @@ private final class JournalLoop: @unchecked Sendable {
                 }
             }
         }
-        sd_journal_process(journal)
+        systemd.process(journal)
         readAvailable()
         saveCursor()
     }
@@ -235,7 +242,7 @@ private final class JournalLoop: @unchecked Sendable {
     /// to look again by itself.
     private func waitTimeout() -> Int32 {
         var deadline: UInt64 = .max
-        guard sd_journal_get_timeout(journal, &deadline) >= 0, deadline != .max else { return -1 }
+        guard systemd.getTimeout(journal, &deadline) >= 0, deadline != .max else { return -1 }
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
         let nowMicroseconds = UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec) / 1000
@@ -245,14 +252,14 @@ private final class JournalLoop: @unchecked Sendable {
 
     private func readAvailable() {
         while true {
-            let step = sd_journal_next(journal)
+            let step = systemd.next(journal)
             if step < 0 {
                 diagnostics("sd_journal_next failed: \(systemErrorText(-step))")
                 break
             }
             if step == 0 { break }
             let start = lines.count
-            let realtime = JournalEntryFormat.append(entryOf: journal, to: &lines)
+            let realtime = format.append(entryOf: journal, to: &lines)
             slices.append(JournalSlice(start: start, count: lines.count - start, realtime: realtime))
             if slices.count >= configuration.maxEntriesPerBatch { deliver() }
         }
@@ -262,7 +269,7 @@ private final class JournalLoop: @unchecked Sendable {
     private func deliver() {
         guard !slices.isEmpty else { return }
         var text: UnsafeMutablePointer<CChar>?
-        if sd_journal_get_cursor(journal, &text) >= 0, let text {
+        if systemd.getCursor(journal, &text) >= 0, let text {
             cursor = String(cString: text)
             free(text)
         }

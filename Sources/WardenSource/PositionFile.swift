@@ -1,4 +1,7 @@
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Where one file was read to: enough to resume it after a restart without re-reading
 /// or skipping a line. `prefix` is the file's first bytes (hex), compared on resume so a
