@@ -19,6 +19,10 @@ final class GroupNames: Sendable {
 /// Group values as bytes: slot `n` holds the value of name `n` as a span of `bytes`,
 /// or nothing (fail2ban's None). Values are appended, never edited in place, so a
 /// record that merges many lines only grows `bytes` until `compact()` runs.
+///
+/// Only `bytes[0 ..< used]` holds values; clearing resets `used` and later values are
+/// written over the old bytes, because `Array`'s own clearing keeps its capacity only
+/// through a generic range replacement that cost more than the values it removed.
 struct GroupValues: Sendable {
     private struct Span: Sendable {
         var start: Int32
@@ -27,6 +31,7 @@ struct GroupValues: Sendable {
     }
 
     private var bytes: [UInt8] = []
+    private var used = 0
     private var spans: [Span]
 
     init(count: Int) {
@@ -36,15 +41,21 @@ struct GroupValues: Sendable {
 
     /// Removes every value, keeping the storage.
     mutating func removeAll() {
-        bytes.removeAll(keepingCapacity: true)
-        for index in spans.indices { spans[index] = .absent }
+        used = 0
+        spans.withUnsafeMutableBufferPointer { all in
+            for index in all.indices { all[index] = .absent }
+        }
     }
 
     /// Makes this table hold exactly `other`'s values, reusing the storage.
     mutating func assign(_ other: GroupValues) {
-        bytes.removeAll(keepingCapacity: true)
-        bytes.append(contentsOf: other.bytes)
-        for index in spans.indices { spans[index] = other.spans[index] }
+        used = 0
+        other.bytes.withUnsafeBufferPointer { append(UnsafeBufferPointer(rebasing: $0[0..<other.used])) }
+        spans.withUnsafeMutableBufferPointer { all in
+            other.spans.withUnsafeBufferPointer { theirs in
+                for index in all.indices { all[index] = theirs[index] }
+            }
+        }
     }
 
     /// Whether any value is present (fail2ban's non-empty dict).
@@ -79,9 +90,28 @@ struct GroupValues: Sendable {
     }
 
     mutating func set(_ number: Int, _ value: UnsafeBufferPointer<UInt8>) {
-        let start = bytes.count
-        bytes.append(contentsOf: value)
-        spans[number] = Span(start: Int32(start), end: Int32(bytes.count))
+        let start = used
+        append(value)
+        spans[number] = Span(start: Int32(start), end: Int32(used))
+    }
+
+    /// Writes `value` at `used`, growing the array only past its high-water mark.
+    private mutating func append(_ value: UnsafeBufferPointer<UInt8>) {
+        let end = used + value.count
+        if end > bytes.count {
+            let overlap = bytes.count - used
+            if overlap > 0 {
+                bytes.withUnsafeMutableBufferPointer { all in
+                    UnsafeMutableBufferPointer(rebasing: all[used...]).update(fromContentsOf: value[0..<overlap])
+                }
+            }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: value[max(overlap, 0)...]))
+        } else if !value.isEmpty {
+            bytes.withUnsafeMutableBufferPointer { all in
+                _ = UnsafeMutableBufferPointer(rebasing: all[used..<end]).update(fromContentsOf: value)
+            }
+        }
+        used = end
     }
 
     /// Gives `target` the value of `source` (both in this table).
@@ -113,10 +143,10 @@ struct GroupValues: Sendable {
     /// A record on a long connection merges a line's values at a time; drop the
     /// overwritten bytes once they dominate.
     private mutating func compactIfWasteful() {
-        guard bytes.count > 1024 else { return }
+        guard used > 1024 else { return }
         var live = 0
         for span in spans where span.start >= 0 { live += Int(span.end - span.start) }
-        guard bytes.count > 2 * live else { return }
+        guard used > 2 * live else { return }
         var copy = GroupValues(count: spans.count)
         forEach { number, value in copy.set(number, value) }
         self = copy
