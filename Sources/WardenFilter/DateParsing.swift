@@ -39,8 +39,8 @@ enum DateConversion: Equatable {
 /// strptime variant: the year and date are inferred from `now` when missing, the
 /// fraction of seconds is dropped, and a zone in the text beats the log's time zone.
 struct DateFieldParser {
-    private let line: UnsafeBufferPointer<UInt8>
-    private let match: PCREMatchData
+    let line: UnsafeBufferPointer<UInt8>
+    let match: PCREMatchData
 
     init(line: UnsafeBufferPointer<UInt8>, match: PCREMatchData) {
         self.line = line
@@ -124,7 +124,8 @@ struct DateFieldParser {
         }
     }
 
-    private func finish(year parsedYear: Int?, month parsedMonth: Int?, day parsedDay: Int?, hour: Int, minute: Int,
+    /// fail2ban's completion and validation of the values read (shared with `DateFieldPlan`).
+    func finish(year parsedYear: Int?, month parsedMonth: Int?, day parsedDay: Int?, hour: Int, minute: Int,
                         second: Int, weekday: Int?, julian parsedJulian: Int?, weekOfYear: Int?, weekStartsMonday: Bool,
                         offsetSeconds parsedOffset: Int?, zone: LogTimeZone, now: Double,
                         clock: inout LocalTimeConverter) -> DateConversion {
