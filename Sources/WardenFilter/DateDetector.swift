@@ -91,7 +91,7 @@ public final class DateDetector {
             result.epoch = now
             return result
         }
-        switch convert(template.value, line: line, now: now) {
+        switch convert(template, line: line, now: now) {
         case .time(let epoch):
             result.epoch = epoch
             result.status = .parsed
@@ -103,9 +103,9 @@ public final class DateDetector {
         return result
     }
 
-    private func convert(_ value: DateTemplate.Value, line: UnsafeBufferPointer<UInt8>, now: Double) -> DateConversion {
+    private func convert(_ template: DateTemplateRegex.Compiled, line: UnsafeBufferPointer<UInt8>, now: Double) -> DateConversion {
         let matchData = search.data
-        switch value {
+        switch template.value {
         case .fields(let reading):
             let parser = DateFieldParser(line: line, match: matchData)
             if let plan = reading.plan, let time = parser.convert(plan, zone: zone, now: now, clock: &clock) { return time }

@@ -206,18 +206,22 @@ struct DateFieldParser {
 enum PythonNumber {
     static let limit = Int(Int32.max)
 
+    /// Inlined: the plain digits every default template captures are read in place.
+    @inline(__always)
     static func int(_ text: UnsafeBufferPointer<UInt8>) -> Int? {
-        // Fast path: the plain digits every default template captures.
         if text.count > 0 && text.count <= 9 {
             var value = 0
-            var plain = true
             for byte in text {
                 let digit = byte &- UInt8(ascii: "0")
-                if digit > 9 { plain = false; break }
-                value = value * 10 + Int(digit)
+                if digit > 9 { return generalInt(text) }
+                value = value &* 10 &+ Int(digit)
             }
-            if plain { return value }
+            return value
         }
+        return generalInt(text)
+    }
+
+    private static func generalInt(_ text: UnsafeBufferPointer<UInt8>) -> Int? {
         var start = 0, end = text.count
         while start < end && isSpace(text[start]) { start += 1 }
         while end > start && isSpace(text[end - 1]) { end -= 1 }
