@@ -12,8 +12,9 @@ final class DateFieldReading: Sendable {
 }
 
 /// A template's strptime fields read straight from fixed group numbers, for templates
-/// where each value has one source (every default template but `%d/%m/(%Y|%y)`, whose
-/// two year groups the plan also takes).
+/// where each value has one source (every default template but the 12-hour Tomcat one).
+/// The year may have two, `%Y` and `%y` (`%d/%m/(%Y|%y)`): the later group that took
+/// part wins, as in the walk.
 ///
 /// The general walk (`DateFieldParser.convert(_ groups:)`) visits the groups in order
 /// because a later group overrides an earlier one and the first failing group decides
