@@ -46,7 +46,7 @@ public enum LogTimeZone: Sendable, Equatable {
 public final class DateDetector {
     private let templates: [DateTemplate]
     private let zone: LogTimeZone
-    private let matchData: PCREMatchData
+    private let search: DateTemplateSearch
     // Per-line state of a single-threaded detector: no overlapping accesses, so no
     // dynamic exclusivity checks on the hot path.
     @exclusivity(unchecked) private var clock = LocalTimeConverter()
@@ -56,8 +56,8 @@ public final class DateDetector {
     public init(datepattern: String? = nil, timeZone: LogTimeZone = .local) throws(DateTemplateError) {
         templates = try DateTemplateCatalog.templates(forDatePattern: datepattern)
         zone = timeZone
-        matchData = PCREMatchData(capacity: (templates.map(\.compiled.captureCount).max() ?? 0) + 1)
-        selection = DateTemplateSelection(templates: templates)
+        search = DateTemplateSearch(templates: templates)
+        selection = DateTemplateSelection(templates: templates, search: search)
         usesNoDate = templates.count == 1 && DateTemplateBounds.trimmed(datepattern ?? "").uppercased() == "{NONE}"
     }
 
@@ -82,8 +82,8 @@ public final class DateDetector {
     /// matches. `isASCII` tells whether the line is all ASCII, when the caller knows.
     public func findDate(in line: UnsafeBufferPointer<UInt8>, isASCII: Bool? = nil, now: Double) -> DateMatch? {
         let lineIsASCII = isASCII ?? ASCIIText.isASCII(line)
-        guard let found = selection.select(in: line, isASCII: lineIsASCII, now: now, data: matchData) else { return nil }
-        let template = templates[found.template]
+        guard let found = selection.select(in: line, isASCII: lineIsASCII, now: now),
+              let template = search.compiled(found.template) else { return nil }
         var result = DateMatch(epoch: 0, range: found.dateRange, templateIndex: found.template, status: .lineError)
         if found.failed { return result }
         if found.dateRange.isEmpty {
@@ -91,7 +91,7 @@ public final class DateDetector {
             result.epoch = now
             return result
         }
-        switch convert(template.value, line: line, now: now) {
+        switch convert(template, line: line, now: now) {
         case .time(let epoch):
             result.epoch = epoch
             result.status = .parsed
@@ -103,10 +103,13 @@ public final class DateDetector {
         return result
     }
 
-    private func convert(_ value: DateTemplate.Value, line: UnsafeBufferPointer<UInt8>, now: Double) -> DateConversion {
-        switch value {
-        case .fields(let groups):
-            return DateFieldParser(line: line, match: matchData).convert(groups, zone: zone, now: now, clock: &clock)
+    private func convert(_ template: DateTemplateRegex.Compiled, line: UnsafeBufferPointer<UInt8>, now: Double) -> DateConversion {
+        let matchData = search.data
+        switch template.value {
+        case .fields(let reading):
+            let parser = DateFieldParser(line: line, match: matchData)
+            if let plan = reading.plan, let time = parser.convert(plan, zone: zone, now: now, clock: &clock) { return time }
+            return parser.convert(reading.groups, zone: zone, now: now, clock: &clock)
         case .epoch(let group, let long):
             guard let range = matchData.range(of: group) else { return .invalid }
             return DateNumbers.epoch(UnsafeBufferPointer(rebasing: line[range]), long: long)

@@ -39,8 +39,8 @@ enum DateConversion: Equatable {
 /// strptime variant: the year and date are inferred from `now` when missing, the
 /// fraction of seconds is dropped, and a zone in the text beats the log's time zone.
 struct DateFieldParser {
-    private let line: UnsafeBufferPointer<UInt8>
-    private let match: PCREMatchData
+    let line: UnsafeBufferPointer<UInt8>
+    let match: PCREMatchData
 
     init(line: UnsafeBufferPointer<UInt8>, match: PCREMatchData) {
         self.line = line
@@ -124,7 +124,8 @@ struct DateFieldParser {
         }
     }
 
-    private func finish(year parsedYear: Int?, month parsedMonth: Int?, day parsedDay: Int?, hour: Int, minute: Int,
+    /// fail2ban's completion and validation of the values read (shared with `DateFieldPlan`).
+    func finish(year parsedYear: Int?, month parsedMonth: Int?, day parsedDay: Int?, hour: Int, minute: Int,
                         second: Int, weekday: Int?, julian parsedJulian: Int?, weekOfYear: Int?, weekStartsMonday: Bool,
                         offsetSeconds parsedOffset: Int?, zone: LogTimeZone, now: Double,
                         clock: inout LocalTimeConverter) -> DateConversion {
@@ -205,18 +206,22 @@ struct DateFieldParser {
 enum PythonNumber {
     static let limit = Int(Int32.max)
 
+    /// Inlined: the plain digits every default template captures are read in place.
+    @inline(__always)
     static func int(_ text: UnsafeBufferPointer<UInt8>) -> Int? {
-        // Fast path: the plain digits every default template captures.
         if text.count > 0 && text.count <= 9 {
             var value = 0
-            var plain = true
             for byte in text {
                 let digit = byte &- UInt8(ascii: "0")
-                if digit > 9 { plain = false; break }
-                value = value * 10 + Int(digit)
+                if digit > 9 { return generalInt(text) }
+                value = value &* 10 &+ Int(digit)
             }
-            if plain { return value }
+            return value
         }
+        return generalInt(text)
+    }
+
+    private static func generalInt(_ text: UnsafeBufferPointer<UInt8>) -> Int? {
         var start = 0, end = text.count
         while start < end && isSpace(text[start]) { start += 1 }
         while end > start && isSpace(text[end - 1]) { end -= 1 }

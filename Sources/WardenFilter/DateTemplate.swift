@@ -7,52 +7,45 @@ public struct DateTemplateError: Error, CustomStringConvertible, Sendable, Equat
 
 /// One date template: its fail2ban name, its regex and how the matched text becomes a time.
 ///
-/// Templates are immutable and shared between detectors; the per-detector statistics
-/// (hits, last distance) live in `DateDetector`.
+/// Templates are immutable and shared between detectors (the regex is compiled once, on
+/// first use for the defaults); the per-detector statistics (hits, last distance) live in
+/// `DateDetector`.
 final class DateTemplate: Sendable {
     enum Value: Sendable {
-        /// strptime-style named groups (`Y`, `m`, `d`, ...), parsed by `DateFields`.
-        case fields([DateField.Group])
+        /// strptime-style named groups (`Y`, `m`, `d`, ...), parsed by `DateFieldParser`.
+        case fields(DateFieldReading)
         /// Seconds since the epoch in `group`; `long` also reads milli- and microseconds.
         case epoch(group: Int, long: Bool)
         /// `@4000000...`: 16 hex digits of TAI64 seconds and 8 of nanoseconds.
         case tai64n
     }
 
+    /// When a template's regex is compiled: user templates at once (a bad one is an error
+    /// of the datepattern), fail2ban's defaults when a detector first tries them.
+    enum Compilation { case now, onFirstUse }
+
     let name: String
     /// The datepattern text for strptime-style templates (used to derive `{DATE}` and
     /// `{^LN-BEG}` variants); nil for the epoch and TAI64N templates.
     let pattern: String?
-    let regex: String
     let flags: DateTemplateBounds.Flags
     /// fail2ban prefers the line-start copies of its default templates when it reorders.
     let weight: Double
-    let value: Value
-    let compiled: PCRERegex
+    let regex: DateTemplateRegex
 
     var isLineAnchored: Bool { !flags.isDisjoint(with: [.lineBegin, .lineEnd]) }
 
     private init(name: String, pattern: String?, bounds: DateTemplateBounds, weight: Double,
-                 value: (PCRERegex) -> Value, source: String) throws(DateTemplateError) {
+                 reading: DateTemplateRegex.Reading, source: String, compilation: Compilation) throws(DateTemplateError) {
         guard !Self.hasMisplacedGlobalFlags(bounds.regex) else {
             throw DateTemplateError(template: source, reason: "global flags not at the start of the expression")
         }
-        let compiled: PCRERegex
-        do {
-            compiled = try PCRERegex(PythonRegexTranslation.translate(bounds.regex))
-        } catch {
-            throw DateTemplateError(template: source, reason: error.description)
-        }
-        guard compiled.captureCount >= 1 else {
-            throw DateTemplateError(template: source, reason: "the regex has no group for the date")
-        }
+        regex = DateTemplateRegex(pythonRegex: bounds.regex, reading: reading, source: source)
+        if compilation == .now { _ = try regex.compiled().get() }
         self.name = name
         self.pattern = pattern
-        self.regex = bounds.regex
         self.flags = bounds.flags
         self.weight = weight
-        self.compiled = compiled
-        self.value = value(compiled)
     }
 
     /// Python rejects `(?i)`-style flag groups after the leading ones; PCRE2 would take them.
@@ -102,13 +95,11 @@ final class DateTemplate: Sendable {
         pattern = other.pattern
         regex = other.regex
         flags = other.flags
-        value = other.value
-        compiled = other.compiled
         self.weight = weight
     }
 
     /// A strptime-style template: `%` directives, `{UNB}` and `{^LN-BEG}` prefixes, `**` marks.
-    static func strptime(_ source: String) throws(DateTemplateError) -> DateTemplate {
+    static func strptime(_ source: String, compilation: Compilation = .now) throws(DateTemplateError) -> DateTemplate {
         var pattern = source
         var begin = DateTemplateBounds.Begin.word
         var wordEnd = true
@@ -127,14 +118,13 @@ final class DateTemplate: Sendable {
         if bounds.addedLineStart && !name.hasPrefix("{^LN-BEG}") {
             name = "{^LN-BEG}" + name
         }
-        return try DateTemplate(name: name, pattern: source, bounds: bounds, weight: 1, value: { compiled in
-            .fields(DateField.groups(in: compiled))
-        }, source: source)
+        return try DateTemplate(name: name, pattern: source, bounds: bounds, weight: 1, reading: .fields,
+                                source: source, compilation: compilation)
     }
 
     /// Unix time in seconds with an optional fraction; `long` also takes 13-digit
     /// milliseconds and 16-digit microseconds.
-    static func epoch(lineBeginOnly: Bool, long: Bool) throws(DateTemplateError) -> DateTemplate {
+    static func epoch(lineBeginOnly: Bool, long: Bool, compilation: Compilation = .now) throws(DateTemplateError) -> DateTemplate {
         let digits = long ? #"\d{10,11}(?:\d{3}(?:\.\d{1,6}|\d{3})?)?"# : #"\d{10,11}\b(?:\.\d{3,6})?"#
         let bounds: DateTemplateBounds
         if lineBeginOnly {
@@ -151,7 +141,7 @@ final class DateTemplate: Sendable {
         var name = long ? "LongEpoch" : "Epoch"
         if bounds.addedLineStart { name = "{^LN-BEG}" + name }
         return try DateTemplate(name: name, pattern: nil, bounds: bounds, weight: 1,
-                                value: { _ in .epoch(group: 1, long: long) }, source: name)
+                                reading: .epoch(group: 1, long: long), source: name, compilation: compilation)
     }
 
     /// A datepattern holding `{EPOCH}` or `{LEPOCH}`: the whole match is cut, the number is group 2.
@@ -160,13 +150,13 @@ final class DateTemplate: Sendable {
         let regex = "(" + DateKeywords.replacingEpochMarkers(in: pattern, with: "(" + digits + ")") + ")"
         let bounds = DateTemplateBounds(regex: regex, begin: .word, wordEnd: true)
         return try DateTemplate(name: pattern, pattern: nil, bounds: bounds, weight: 1,
-                                value: { _ in .epoch(group: 2, long: long) }, source: pattern)
+                                reading: .epoch(group: 2, long: long), source: pattern, compilation: .now)
     }
 
-    static func tai64n(lineStart: Bool) throws(DateTemplateError) -> DateTemplate {
+    static func tai64n(lineStart: Bool, compilation: Compilation = .now) throws(DateTemplateError) -> DateTemplate {
         let bounds = DateTemplateBounds(regex: "@[0-9a-f]{24}", begin: lineStart ? .lineStart : .none, wordEnd: true)
         let name = bounds.addedLineStart ? "{^LN-BEG}TAI64N" : "TAI64N"
         return try DateTemplate(name: name, pattern: nil, bounds: bounds, weight: 1,
-                                value: { _ in .tai64n }, source: name)
+                                reading: .tai64n, source: name, compilation: compilation)
     }
 }

@@ -37,15 +37,17 @@ enum DateTemplateCatalog {
         "TAI64N",
     ]
 
-    /// The default templates themselves (what `X{DATE}Y` expands over).
-    static let defaults: [DateTemplate] = defaultPatterns.compactMap { try? template(for: $0) }
+    /// The default templates themselves (what `X{DATE}Y` expands over). Their regexes are
+    /// compiled when first tried (a test compiles them all).
+    static let defaults: [DateTemplate] = defaultPatterns.compactMap { try? template(for: $0, compilation: .onFirstUse) }
 
     /// What a detector without datepattern uses: line-start copies of every default that
     /// is not already line-anchored (weighted so reordering favours them), then all defaults.
     static let defaultsWithLineStartCopies: [DateTemplate] = {
         var preferred: [DateTemplate] = []
         for template in defaults where !template.name.hasPrefix("{^LN-BEG}") && !template.name.hasPrefix("^") {
-            guard let copy = try? variant(of: template, wrappedBy: { "{^LN-BEG}" + $0 }), copy.name != template.name else { continue }
+            guard let copy = try? variant(of: template, compilation: .onFirstUse, wrappedBy: { "{^LN-BEG}" + $0 }),
+                  copy.name != template.name else { continue }
             preferred.append(copy.weighted(100))
         }
         return preferred + defaults
@@ -69,7 +71,7 @@ enum DateTemplateCatalog {
             } else if key.contains("{DATE}") {
                 var expanded: [DateTemplate] = []
                 for template in defaults {
-                    expanded.append(try variant(of: template) { DateKeywords.replacingDateMarkers(in: line, with: DateTemplateBounds.unbound($0)) })
+                    expanded.append(try variant(of: template, compilation: .now) { DateKeywords.replacingDateMarkers(in: line, with: DateTemplateBounds.unbound($0)) })
                 }
                 try list.appendDefaults(expanded)
             } else if key == "{NONE}" {
@@ -87,29 +89,31 @@ enum DateTemplateCatalog {
     }
 
     /// One template from one datepattern line (fail2ban's `_getPatternTemplate`).
-    static func template(for pattern: String, key explicitKey: String? = nil) throws(DateTemplateError) -> DateTemplate {
+    static func template(for pattern: String, key explicitKey: String? = nil,
+                         compilation: DateTemplate.Compilation = .now) throws(DateTemplateError) -> DateTemplate {
         let key = explicitKey ?? lookupKey(pattern)
         if key.contains("EPOCH") {
             if DateKeywords.containsEpochMarker(pattern) {
                 return try DateTemplate.epoch(embeddedIn: pattern, long: key.contains("LEPOCH"))
             }
             if ["EPOCH", "{^LN-BEG}EPOCH", "^EPOCH"].contains(key) {
-                return try DateTemplate.epoch(lineBeginOnly: key != "EPOCH", long: false)
+                return try DateTemplate.epoch(lineBeginOnly: key != "EPOCH", long: false, compilation: compilation)
             }
             if ["LEPOCH", "{^LN-BEG}LEPOCH", "^LEPOCH"].contains(key) {
-                return try DateTemplate.epoch(lineBeginOnly: key != "LEPOCH", long: true)
+                return try DateTemplate.epoch(lineBeginOnly: key != "LEPOCH", long: true, compilation: compilation)
             }
         }
         if ["TAI64N", "{^LN-BEG}TAI64N", "^TAI64N"].contains(key) {
-            return try DateTemplate.tai64n(lineStart: key != "TAI64N")
+            return try DateTemplate.tai64n(lineStart: key != "TAI64N", compilation: compilation)
         }
-        return try DateTemplate.strptime(pattern)
+        return try DateTemplate.strptime(pattern, compilation: compilation)
     }
 
     /// A default template re-made from its wrapped text (pattern, or name for the epoch
     /// and TAI64N templates, which is how fail2ban derives `{^LN-BEG}`/`{DATE}` variants).
-    private static func variant(of template: DateTemplate, wrappedBy wrap: (String) -> String) throws(DateTemplateError) -> DateTemplate {
-        try self.template(for: wrap(template.pattern ?? template.name))
+    private static func variant(of template: DateTemplate, compilation: DateTemplate.Compilation,
+                                wrappedBy wrap: (String) -> String) throws(DateTemplateError) -> DateTemplate {
+        try self.template(for: wrap(template.pattern ?? template.name), compilation: compilation)
     }
 }
 

@@ -44,7 +44,7 @@ struct DateTemplateSelection {
     private static let noCharacter: Int32 = -1  // Python's "" from an out-of-range slice
     private static let unusedTime = 300.0
 
-    private let templates: [DateTemplate]
+    private let regexes: DateTemplateSearch
     private var order: [Slot]
     private var lastPosition = (distance: 1, before: Int32(-2), at: Int32(-2))
     private var lastEnd = (position: 0x7fff_ffff, before: Int32(-2), after: Int32(-2))
@@ -52,15 +52,15 @@ struct DateTemplateSelection {
     private var firstUnused = 0
     private(set) var hitsByTemplate: [Int]
 
-    init(templates: [DateTemplate]) {
-        self.templates = templates
+    init(templates: [DateTemplate], search: DateTemplateSearch) {
+        regexes = search
         order = templates.indices.map {
             Slot(template: $0, templateWeight: templates[$0].weight, anchored: templates[$0].isLineAnchored)
         }
         hitsByTemplate = Array(repeating: 0, count: templates.count)
     }
 
-    mutating func select(in line: UnsafeBufferPointer<UInt8>, isASCII: Bool, now: Double, data: PCREMatchData) -> Found? {
+    mutating func select(in line: UnsafeBufferPointer<UInt8>, isASCII: Bool, now: Double) -> Found? {
         let text = ScalarText(line, isASCII: isASCII)
         var winner: Hit?
         var reserve: (hit: Hit, distance: Int)?
@@ -69,12 +69,12 @@ struct DateTemplateSelection {
         if lastSlot < order.count {
             let slot = lastSlot
             if order[slot].anchored {
-                winner = search(slot, in: line, isASCII: isASCII, window: 0..<line.count, data: data)
+                winner = search(slot, in: line, isASCII: isASCII, window: 0..<line.count)
                 skipSlot = slot
             } else if let window = lastWindow(in: text) {
-                winner = search(slot, in: line, isASCII: isASCII, window: window, data: data)
+                winner = search(slot, in: line, isASCII: isASCII, window: window)
             } else {
-                winner = search(slot, in: line, isASCII: isASCII, window: 0..<line.count, data: data)
+                winner = search(slot, in: line, isASCII: isASCII, window: 0..<line.count)
                 skipSlot = slot
             }
             if let hit = winner, order.count > 1, !order[slot].anchored {
@@ -92,7 +92,7 @@ struct DateTemplateSelection {
             while slot < order.count {
                 defer { slot += 1 }
                 if slot == skipSlot { continue }
-                guard let hit = search(slot, in: line, isASCII: isASCII, window: 0..<line.count, data: data) else { continue }
+                guard let hit = search(slot, in: line, isASCII: isASCII, window: 0..<line.count) else { continue }
                 winner = hit
                 if slot + 1 >= order.count || order[slot].anchored { break }
                 let distance = text.scalarIndex(ofByte: hit.start)
@@ -107,14 +107,14 @@ struct DateTemplateSelection {
             }
             if winner == nil, let reserve {
                 // Redo the reserved search: later templates reused the match data.
-                winner = search(reserve.hit.slot, in: line, isASCII: isASCII, window: reserve.hit.window, data: data)
+                winner = search(reserve.hit.slot, in: line, isASCII: isASCII, window: reserve.hit.window)
             }
         }
         guard let hit = winner else { return nil }
-        return record(hit, in: text, now: now, data: data)
+        return record(hit, in: text, now: now)
     }
 
-    private mutating func record(_ hit: Hit, in text: ScalarText, now: Double, data: PCREMatchData) -> Found {
+    private mutating func record(_ hit: Hit, in text: ScalarText, now: Double) -> Found {
         let distance = text.scalarIndex(ofByte: hit.start), end = text.scalarIndex(ofByte: hit.end)
         order[hit.slot].hits += 1
         order[hit.slot].lastUsed = now
@@ -122,7 +122,7 @@ struct DateTemplateSelection {
         let templateIndex = order[hit.slot].template
         hitsByTemplate[templateIndex] += 1
         if firstUnused == hit.slot { firstUnused += 1 }
-        let dateRange = data.range(of: 1) ?? hit.start..<hit.start
+        let dateRange = regexes.data.range(of: 1) ?? hit.start..<hit.start
 
         // fail2ban remembers the characters around the date; a date that starts at the very
         // end of the line makes that fail, and fail2ban drops the line.
@@ -152,10 +152,10 @@ struct DateTemplateSelection {
         return lower..<max(lower, upper)
     }
 
-    private func search(_ slot: Int, in line: UnsafeBufferPointer<UInt8>, isASCII: Bool, window: Range<Int>, data: PCREMatchData) -> Hit? {
-        let regex = templates[order[slot].template].compiled
+    private func search(_ slot: Int, in line: UnsafeBufferPointer<UInt8>, isASCII: Bool, window: Range<Int>) -> Hit? {
         let subject = UnsafeBufferPointer(rebasing: line[0..<window.upperBound])
-        guard regex.match(subject, from: window.lowerBound, isASCII: isASCII, into: data) == .match, let span = data.range(of: 0) else { return nil }
+        guard regexes.match(order[slot].template, subject, from: window.lowerBound, isASCII: isASCII),
+              let span = regexes.data.range(of: 0) else { return nil }
         return Hit(slot: slot, window: window, start: span.lowerBound, end: span.upperBound)
     }
 
@@ -192,6 +192,9 @@ struct ScalarText {
 
     @inline(__always) private static func isContinuation(_ byte: UInt8) -> Bool { byte & 0xC0 == 0x80 }
 
+    // The three lookups below run on every line that has a date; inlined, their ASCII
+    // cases cost a few instructions instead of a call each.
+    @inline(__always)
     func scalarIndex(ofByte offset: Int) -> Int {
         let end = min(offset, bytes.count)
         if isASCII { return end }
@@ -228,6 +231,7 @@ struct ScalarText {
     }
 
     /// The scalar starting at `offset`, or -1 at the end.
+    @inline(__always)
     func scalar(at offset: Int) -> Int32 {
         guard offset >= 0, offset < bytes.count else { return -1 }
         let lead = bytes[offset]
@@ -242,8 +246,10 @@ struct ScalarText {
     }
 
     /// The scalar ending at `offset`, or -1 at the start.
+    @inline(__always)
     func scalar(before offset: Int) -> Int32 {
         guard offset > 0, offset <= bytes.count else { return -1 }
+        if isASCII { return Int32(bytes[offset - 1]) }
         var start = offset - 1
         while start > 0 && Self.isContinuation(bytes[start]) && offset - start < 4 { start -= 1 }
         return scalar(at: start)

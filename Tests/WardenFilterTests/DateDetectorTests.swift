@@ -115,6 +115,23 @@ struct DateDetectorTests {
         #expect(try find("prefix [2005-08-14 10:00:00] rest", #"^prefix \[{DATE}\]"#)?.range == 0..<28)
     }
 
+    /// The defaults are compiled on first use, so a broken one would only show as a
+    /// template that never matches: compile them all here.
+    @Test func everyDefaultTemplateCompiles() throws {
+        let templates = DateTemplateCatalog.defaultsWithLineStartCopies
+        #expect(templates.count == 31)
+        for template in templates {
+            #expect(throws: Never.self, "\(template.name)") { try template.regex.compiled().get() }
+        }
+        // Plain templates read their fields through a plan; the 12-hour Tomcat one (and its
+        // line-start copy) walks.
+        let plans = templates.compactMap { template -> Bool? in
+            guard case .success(let compiled) = template.regex.compiled(), case .fields(let reading) = compiled.value else { return nil }
+            return reading.plan != nil
+        }
+        #expect(plans.filter { !$0 }.count == 2)
+    }
+
     @Test func noDateTemplate() throws {
         let detector = try DateDetector(datepattern: "{NONE}")
         #expect(detector.usesNoDate)
