@@ -76,14 +76,22 @@ import Testing
             try TestMessage.publish(writer, id: 1, sequence: UInt64(sequence))
         }
         try writer.flush()
-        // Now read, and keep sending markers until one arrives: everything before it was
-        // either delivered or counted as lost. Then one final marker carries the last count.
-        let collector = CollectingReader(reader) { _, markers in markers.last == UInt64.max }
+        // Now read, and send markers until one arrives: everything before it was either
+        // delivered or counted as lost. Then one final marker carries the last count.
+        // One marker per batch the reader takes, so markers never fill the queue: once one
+        // has arrived the queue is nearly empty and the final marker cannot be dropped
+        // (sending them as fast as possible could fill it on a busy machine, and a dropped
+        // final marker left the reader waiting forever).
+        let batchTaken = DispatchSemaphore(value: 0)
+        let collector = CollectingReader(reader, progress: { _, _ in batchTaken.signal() }) { _, markers in
+            markers.last == UInt64.max
+        }
         var markersSent: UInt64 = 0
         while collector.markersSeen == 0 {
             try TestMessage.publish(writer, id: TestMessage.markerWriter, sequence: markersSent)
             try writer.flush()
             markersSent += 1
+            batchTaken.wait()
         }
         try TestMessage.publish(writer, id: TestMessage.markerWriter, sequence: UInt64.max)
         try writer.close()
