@@ -27,6 +27,8 @@ final class JailPipeline: Sendable {
     private let source = Mutex<RunningSource?>(nil)
     /// Whether ban workers run in this process (then channel depth and latency are known).
     private let localWorkers: Bool
+    /// When bans decided in the middle of a read batch are published.
+    private let chunkPolicy: BanChunkPolicy
 
     init(definition: JailDefinition, store: BanStore, metrics: DaemonMetrics, localWorkers: Bool, logger: Logger) throws {
         self.definition = definition
@@ -35,6 +37,7 @@ final class JailPipeline: Sendable {
         self.metrics = metrics.jail(definition.name)
         self.localWorkers = localWorkers
         self.logger = logger
+        chunkPolicy = BanChunkPolicy(localWorkerMetrics: localWorkers ? self.metrics : nil)
         calculator = try BanTimeCalculator(definition)
         writer = Mutex(try Channel.makeWriter(definition.channel))
     }
@@ -144,6 +147,11 @@ final class JailPipeline: Sendable {
 
     // MARK: - The tailer thread
 
+    // A read batch can hold thousands of lines (a burst). Bans do not wait for the whole
+    // batch: after each line, the bans decided so far are published when the ban worker
+    // has applied everything before them or when a chunk is full (`BanChunkPolicy`), so
+    // the firewall works on the first bans while the rest of the batch is matched.
+
     private func handle(_ batch: LogBatch, _ state: MatchingState) {
         let readAt = monotonicNanoseconds()
         let now = wallClock()
@@ -152,8 +160,9 @@ final class JailPipeline: Sendable {
         for line in batch {
             state.matcher.inOperation = line.endOffset > initialSize
             collect(state.matcher.process(line.bytes), state, now: now, into: &found)
+            if chunkPolicy.publishesNow(pending: found.bans.count) { publishDecided(&found, readAt: readAt) }
         }
-        finish(lines: batch.count, found, state, now: now, readAt: readAt)
+        finish(lines: batch.count, &found, state, now: now, readAt: readAt)
     }
 
     /// Journal entries are matched with their own time, as fail2ban's FilterSystemd does
@@ -166,11 +175,13 @@ final class JailPipeline: Sendable {
             state.matcher.inOperation = entry.realtimeMicroseconds > startedAt
             let time = Double(entry.realtimeMicroseconds) / 1_000_000
             collect(state.matcher.process(entry.bytes, time: time), state, now: now, into: &found)
+            if chunkPolicy.publishesNow(pending: found.bans.count) { publishDecided(&found, readAt: readAt) }
         }
-        finish(lines: batch.count, found, state, now: now, readAt: readAt)
+        finish(lines: batch.count, &found, state, now: now, readAt: readAt)
     }
 
-    /// Failures of one batch that passed the ignore lists, and the bans they completed.
+    /// Failures of one batch that passed the ignore lists, and the bans they completed
+    /// that are not published yet.
     private struct FoundFailures {
         var count = 0
         var bans: [(FailureCounter<String>.Ban, NetworkAddress)] = []
@@ -195,7 +206,7 @@ final class JailPipeline: Sendable {
         }
     }
 
-    private func finish(lines: Int, _ found: FoundFailures, _ state: MatchingState, now: Double, readAt: UInt64) {
+    private func finish(lines: Int, _ found: inout FoundFailures, _ state: MatchingState, now: Double, readAt: UInt64) {
         metrics.linesRead.add(lines, ordering: .relaxed)
         metrics.failures.add(found.count, ordering: .relaxed)
         if now - state.lastPurge > 5 {
@@ -203,7 +214,14 @@ final class JailPipeline: Sendable {
             state.lastPurge = now
         }
         metrics.currentlyFailed.store(state.counter.count, ordering: .relaxed)
+        publishDecided(&found, readAt: readAt)
+    }
+
+    /// Turns the pending bans into decisions (ban time with increments) and publishes
+    /// them as one chunk: one store transaction, one channel flush.
+    private func publishDecided(_ found: inout FoundFailures, readAt: UInt64) {
         guard !found.bans.isEmpty else { return }
+        defer { found.bans.removeAll(keepingCapacity: true) }
         do {
             let decisions = try found.bans.map { ban, address in
                 let previous = calculator.increment.enabled
