@@ -148,9 +148,8 @@ final class JailPipeline: Sendable {
     // MARK: - The tailer thread
 
     // A read batch can hold thousands of lines (a burst). Bans do not wait for the whole
-    // batch: after each line, the bans decided so far are published when the ban worker
-    // has applied everything before them or when a chunk is full (`BanChunkPolicy`), so
-    // the firewall works on the first bans while the rest of the batch is matched.
+    // batch: after each line, the bans decided so far may be published (`BanChunkPolicy`),
+    // so the firewall works on the first bans while the rest of the batch is matched.
 
     private func handle(_ batch: LogBatch, _ state: MatchingState) {
         let readAt = monotonicNanoseconds()
@@ -160,7 +159,7 @@ final class JailPipeline: Sendable {
         for line in batch {
             state.matcher.inOperation = line.endOffset > initialSize
             collect(state.matcher.process(line.bytes), state, now: now, into: &found)
-            if chunkPolicy.publishesNow(pending: found.bans.count) { publishDecided(&found, readAt: readAt) }
+            if chunkPolicy.publishesNow(pending: found.bans.count, lastPublish: state.lastPublish) { publishDecided(&found, state, readAt: readAt) }
         }
         finish(lines: batch.count, &found, state, now: now, readAt: readAt)
     }
@@ -175,7 +174,7 @@ final class JailPipeline: Sendable {
             state.matcher.inOperation = entry.realtimeMicroseconds > startedAt
             let time = Double(entry.realtimeMicroseconds) / 1_000_000
             collect(state.matcher.process(entry.bytes, time: time), state, now: now, into: &found)
-            if chunkPolicy.publishesNow(pending: found.bans.count) { publishDecided(&found, readAt: readAt) }
+            if chunkPolicy.publishesNow(pending: found.bans.count, lastPublish: state.lastPublish) { publishDecided(&found, state, readAt: readAt) }
         }
         finish(lines: batch.count, &found, state, now: now, readAt: readAt)
     }
@@ -214,14 +213,17 @@ final class JailPipeline: Sendable {
             state.lastPurge = now
         }
         metrics.currentlyFailed.store(state.counter.count, ordering: .relaxed)
-        publishDecided(&found, readAt: readAt)
+        publishDecided(&found, state, readAt: readAt)
     }
 
     /// Turns the pending bans into decisions (ban time with increments) and publishes
     /// them as one chunk: one store transaction, one channel flush.
-    private func publishDecided(_ found: inout FoundFailures, readAt: UInt64) {
+    private func publishDecided(_ found: inout FoundFailures, _ state: MatchingState, readAt: UInt64) {
         guard !found.bans.isEmpty else { return }
-        defer { found.bans.removeAll(keepingCapacity: true) }
+        defer {
+            found.bans.removeAll(keepingCapacity: true)
+            state.lastPublish = monotonicNanoseconds()
+        }
         do {
             let decisions = try found.bans.map { ban, address in
                 let previous = calculator.increment.enabled
@@ -336,6 +338,8 @@ private final class MatchingState: @unchecked Sendable {
     let ignoreCommand: IgnoreCommand?
     let initialSizes: [String: UInt64]
     var lastPurge = 0.0
+    /// Monotonic nanoseconds of the last publish of decided bans.
+    var lastPublish: UInt64 = 0
 
     init(matcher: Matcher, counter: FailureCounter<String>, ignore: IgnoreList, ignoreCommand: IgnoreCommand?,
          initialSizes: [String: UInt64]) {
