@@ -7,9 +7,9 @@
 /// a busy worker would only queue). The end of a read batch always publishes the rest.
 struct BanChunkPolicy: Sendable {
     /// Bans pending before a chunk is published whatever else holds.
-    static let chunkSize = 64
+    static let chunkSize = 256
     /// The shortest time between two publishes of part of a chunk, in nanoseconds.
-    static let interval: UInt64 = 1_000_000
+    static let interval: UInt64 = 5_000_000
 
     /// The jail's metrics when its ban workers run in this process: their channel depth
     /// counts decisions published and not yet applied. nil when workers run in another
