@@ -53,9 +53,21 @@ struct SetElementMessages {
         appendBatchMarker(ABI.batchBegin)
     }
 
-    /// Appends one message for `elements` of `set` in `table` (an `inet` table).
+    /// Elements per message: the element list is one netlink attribute, whose length is
+    /// 16 bits (an IPv6 element with a timeout takes 40 bytes).
+    static let maximumElementsPerMessage = 1024
+
+    /// Appends messages for `elements` of `set` in `table` (an `inet` table).
     mutating func append(_ operation: Operation, table: String, set: String, elements: [Element]) {
-        guard !elements.isEmpty else { return }
+        var start = 0
+        while start < elements.count {
+            let end = min(elements.count, start + Self.maximumElementsPerMessage)
+            appendMessage(operation, table: table, set: set, elements: elements[start..<end])
+            start = end
+        }
+    }
+
+    private mutating func appendMessage(_ operation: Operation, table: String, set: String, elements: ArraySlice<Element>) {
         let flags = ABI.request | ABI.acknowledge | (operation == .add ? ABI.create : 0)
         let type = ABI.subsystemNftables << 8 | (operation == .add ? ABI.newSetElement : ABI.deleteSetElement)
         elementMessageSequences.append(nextSequence)
