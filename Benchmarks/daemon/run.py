@@ -204,6 +204,12 @@ class Listener:
         words = self.reply(timeout)
         return (float(words[2]), float(words[3])) if words else None
 
+    def progress(self):
+        """(count, first, last) of the addresses counted so far."""
+        self.ask("progress")
+        words = self.reply(30)
+        return int(words[1]), float(words[2]), float(words[3])
+
     def stop(self):
         self.process.stdin.close()
         self.process.wait()
@@ -254,8 +260,9 @@ def measure(kind, warden, work, listener_binary, count, timeout, latency_samples
             result["burst_s"] = arrivals[1] - started
             result["burst_first_event_s"] = arrivals[0] - started
         else:
+            reached, first, _ = listener.progress()
             result["burst_s"] = timeout
-            result["burst_first_event_s"] = None
+            result["burst_first_event_s"] = first - started if reached else None
         listener.stop()
         listing = time.perf_counter()
         result["burst_banned"] = daemon.elements() - before

@@ -13,6 +13,8 @@
  *                  -> counted N FIRST LAST        once N addresses not seen before this
  *                                                 command have arrived (arrival times of
  *                                                 the first and the N-th)
+ *   progress       -> progress N FIRST LAST       at once: the addresses counted so far
+ *                                                 (for a daemon that did not finish in time)
  *   any reply is   -> overrun                     if the kernel dropped events (ENOBUFS)
  *
  * Times are seconds of CLOCK_MONOTONIC, the clock of Python's time.perf_counter().
@@ -158,6 +160,9 @@ static void read_command(void) {
     if (sscanf(text, "wait %63s", address) == 1) {
         struct in_addr parsed;
         if (inet_aton(address, &parsed)) { waiting = 1; wait_address = parsed.s_addr; }
+    } else if (strncmp(text, "progress", 8) == 0) {
+        printf("progress %ld %.9f %.9f\n", counted, count_first, count_last);
+        fflush(stdout);
     } else if (sscanf(text, "count %ld", &target) == 1) {
         count_target = target;
         counted = 0;
