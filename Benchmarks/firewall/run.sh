@@ -1,6 +1,6 @@
 #!/bin/sh
 # Firewall benchmark: time to ban N addresses (default 5,000) in warden's inet table
-# through one libnftables transaction, through one libnftables transaction per ban, and
+# through one transaction (NftablesFirewall.apply), through one transaction per ban, and
 # the way fail2ban 1.0.2's nftables action does it (one `/bin/sh -c "nft add element ..."`
 # process per ban, into its own f2b-table), each run in a fresh private network namespace
 # (`warden firewall-bench` unshares itself; the host's ruleset is never touched).

@@ -10,15 +10,18 @@ import Synchronization
 ///     2024-05-01 12:00:00,123 warden.jail [4242]: NOTICE  [sshd] Ban 192.0.2.7 bantime=600
 ///
 /// One `write` per record, under a lock, so lines from different threads never interleave.
+/// A burst logs a NOTICE per ban, so a record is assembled as bytes: the timestamp text is
+/// kept per second and the `label [pid]:` prefix per handler.
 public struct DaemonLogHandler: LogHandler {
     public var logLevel: Logger.Level
     public var metadata: Logger.Metadata = [:]
-    private let label: String
     private let output: LogOutput
+    /// " label [pid]: ", after the timestamp.
+    private let prefix: [UInt8]
 
     public init(label: String, output: LogOutput, level: Logger.Level) {
-        self.label = label
         self.output = output
+        prefix = Array(" \(label) [\(getpid())]: ".utf8)
         logLevel = level
     }
 
@@ -28,28 +31,65 @@ public struct DaemonLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var line = Self.timestamp() + " " + label + " [\(getpid())]: "
-        line += event.level.rawValue.uppercased().padding(to: 8) + " "
+        var line: [UInt8] = []
+        line.reserveCapacity(160)
+        LogTimestamp.append(to: &line)
+        line += prefix
+        line += Self.levelColumn(event.level)
         var merged = metadata
-        if let extra = event.metadata { merged.merge(extra) { $1 } }
-        if let jail = merged.removeValue(forKey: "jail") { line += "[\(jail)] " }
-        line += "\(event.message)"
-        for (key, value) in merged.sorted(by: { $0.key < $1.key }) { line += " \(key)=\(value)" }
-        output.write(line + "\n")
+        if let extra = event.metadata {
+            if merged.isEmpty { merged = extra } else { merged.merge(extra) { $1 } }
+        }
+        if let jail = merged.removeValue(forKey: "jail") {
+            line.append(UInt8(ascii: "["))
+            line += "\(jail)".utf8
+            line += "] ".utf8
+        }
+        line += "\(event.message)".utf8
+        for (key, value) in merged.sorted(by: { $0.key < $1.key }) {
+            line.append(UInt8(ascii: " "))
+            line += key.utf8
+            line.append(UInt8(ascii: "="))
+            line += "\(value)".utf8
+        }
+        line.append(UInt8(ascii: "\n"))
+        output.write(line)
     }
 
-    /// Local time with milliseconds, as fail2ban's default log format.
-    private static func timestamp() -> String {
+    /// The level in upper case, padded to 8 columns, and a space.
+    private static func levelColumn(_ level: Logger.Level) -> [UInt8] {
+        let name = level.rawValue.uppercased()
+        return Array((name + String(repeating: " ", count: max(0, 8 - name.count)) + " ").utf8)
+    }
+}
+
+/// Local time with milliseconds, as fail2ban's default log format
+/// (`2024-05-01 12:00:00,123`). The text up to the seconds is formatted once per second
+/// (strftime and the time zone lookup are most of a record's cost otherwise).
+enum LogTimestamp {
+    private static let cached = Mutex<(second: Int, text: [UInt8])>((-1, []))
+
+    static func append(to line: inout [UInt8]) {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)
-        var seconds = spec.tv_sec
+        let second = spec.tv_sec
+        line += cached.withLock { cache in
+            if cache.second != second {
+                cache = (second, format(second))
+            }
+            return cache.text
+        }
+        let millis = Int(spec.tv_nsec / 1_000_000)
+        line += [UInt8(ascii: ","), UInt8(48 + millis / 100), UInt8(48 + millis / 10 % 10), UInt8(48 + millis % 10)]
+    }
+
+    private static func format(_ second: Int) -> [UInt8] {
+        var seconds = second
         var parts = tm()
         localtime_r(&seconds, &parts)
         var buffer = [CChar](repeating: 0, count: 32)
         let length = strftime(&buffer, buffer.count, "%Y-%m-%d %H:%M:%S", &parts)
-        let text = String(decoding: buffer.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        let millis = Int(spec.tv_nsec / 1_000_000)
-        return text + "," + (millis < 10 ? "00" : millis < 100 ? "0" : "") + String(millis)
+        return buffer.prefix(length).map { UInt8(bitPattern: $0) }
     }
 }
 
@@ -77,22 +117,17 @@ public final class LogOutput: Sendable {
         if ownsDescriptor { descriptor.withLock { _ = close($0) } }
     }
 
-    func write(_ text: String) {
-        var bytes = Array(text.utf8)
+    func write(_ bytes: [UInt8]) {
         descriptor.withLock { descriptor in
-            var offset = 0
-            while offset < bytes.count {
-                let written = bytes.withUnsafeMutableBytes { Glibc.write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
-                if written < 0 && errno == EINTR { continue }
-                guard written > 0 else { return }
-                offset += written
+            bytes.withUnsafeBytes { buffer in
+                var offset = 0
+                while offset < buffer.count {
+                    let written = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                    if written < 0 && errno == EINTR { continue }
+                    guard written > 0 else { return }
+                    offset += written
+                }
             }
         }
-    }
-}
-
-extension String {
-    fileprivate func padding(to width: Int) -> String {
-        count >= width ? self : self + String(repeating: " ", count: width - count)
     }
 }

@@ -26,6 +26,8 @@ final class JailPipeline: Sendable {
     private let source = Mutex<RunningSource?>(nil)
     /// Whether ban workers run in this process (then channel depth and latency are known).
     private let localWorkers: Bool
+    /// When bans decided in the middle of a read batch are published.
+    private let chunkPolicy: BanChunkPolicy
 
     init(definition: JailDefinition, store: BanStore, metrics: DaemonMetrics, localWorkers: Bool, logger: Logger) throws {
         self.definition = definition
@@ -34,6 +36,7 @@ final class JailPipeline: Sendable {
         self.metrics = metrics.jail(definition.name)
         self.localWorkers = localWorkers
         self.logger = logger
+        chunkPolicy = BanChunkPolicy(localWorkerMetrics: localWorkers ? self.metrics : nil)
         calculator = try BanTimeCalculator(definition)
         writer = Mutex(try Channel.makeWriter(definition.channel))
     }
@@ -146,6 +149,10 @@ final class JailPipeline: Sendable {
 
     // MARK: - The tailer thread
 
+    // A read batch can hold thousands of lines (a burst). Bans do not wait for the whole
+    // batch: after each line, the bans decided so far may be published (`BanChunkPolicy`),
+    // so the firewall works on the first bans while the rest of the batch is matched.
+
     private func handle(_ batch: LogBatch, _ state: MatchingState) {
         let readAt = monotonicNanoseconds()
         let now = wallClock()
@@ -154,14 +161,18 @@ final class JailPipeline: Sendable {
         for line in batch {
             state.matcher.inOperation = line.endOffset > initialSize
             collect(state.matcher.process(line.bytes), state, now: now, into: &found)
+            if chunkPolicy.publishesNow(pending: found.bans.count, lastPublish: state.lastPublish) {
+                // Recorded with the position after this line: a restart resumes right after it.
+                publishDecided(&found, state, readAt: readAt, progress: .log(position(of: batch, at: line.endOffset)))
+            }
         }
-        let position = JailLogPosition(jail: definition.name, path: batch.path, device: batch.file.device,
-                                       inode: batch.file.inode, offset: batch.endOffset)
-        finish(lines: batch.count, found, state, now: now, readAt: readAt, progress: .log(position))
+        finish(lines: batch.count, &found, state, now: now, readAt: readAt, progress: .log(position(of: batch, at: batch.endOffset)))
     }
 
     /// Journal entries are matched with their own time, as fail2ban's FilterSystemd does
-    /// (no date detection; the rendered line is matched whole).
+    /// (no date detection; the rendered line is matched whole). Bans leave at the end of
+    /// the batch, not in chunks: only the batch has a cursor to record them with, and a
+    /// ban recorded without one would be decided again after a crash.
     private func handle(_ batch: JournalBatch, _ state: MatchingState, startedAt: UInt64) {
         let readAt = monotonicNanoseconds()
         let now = wallClock()
@@ -171,11 +182,16 @@ final class JailPipeline: Sendable {
             let time = Double(entry.realtimeMicroseconds) / 1_000_000
             collect(state.matcher.process(entry.bytes, time: time), state, now: now, into: &found)
         }
-        finish(lines: batch.count, found, state, now: now, readAt: readAt,
+        finish(lines: batch.count, &found, state, now: now, readAt: readAt,
                progress: .journal(jail: definition.name, cursor: batch.cursor))
     }
 
-    /// Failures of one batch that passed the ignore lists, and the bans they completed.
+    private func position(of batch: LogBatch, at offset: UInt64) -> JailLogPosition {
+        JailLogPosition(jail: definition.name, path: batch.path, device: batch.file.device, inode: batch.file.inode, offset: offset)
+    }
+
+    /// Failures of one batch that passed the ignore lists, and the bans they completed
+    /// that are not published yet.
     private struct FoundFailures {
         var count = 0
         var bans: [(ban: FailureCounter<String>.Ban, address: NetworkAddress, groups: [String: String])] = []
@@ -202,7 +218,7 @@ final class JailPipeline: Sendable {
 
     /// - Parameter progress: how far the source has read once this batch is handled; the
     ///   bans are recorded with it, so a restart neither decides them again nor skips a line.
-    private func finish(lines: Int, _ found: FoundFailures, _ state: MatchingState, now: Double, readAt: UInt64,
+    private func finish(lines: Int, _ found: inout FoundFailures, _ state: MatchingState, now: Double, readAt: UInt64,
                         progress: ReadProgress) {
         metrics.linesRead.add(lines, ordering: .relaxed)
         metrics.failures.add(found.count, ordering: .relaxed)
@@ -211,7 +227,17 @@ final class JailPipeline: Sendable {
             state.lastPurge = now
         }
         metrics.currentlyFailed.store(state.counter.count, ordering: .relaxed)
+        publishDecided(&found, state, readAt: readAt, progress: progress)
+    }
+
+    /// Turns the pending bans into decisions (ban time with increments) and publishes
+    /// them as one chunk: one store transaction, one channel flush.
+    private func publishDecided(_ found: inout FoundFailures, _ state: MatchingState, readAt: UInt64, progress: ReadProgress) {
         guard !found.bans.isEmpty else { return }
+        defer {
+            found.bans.removeAll(keepingCapacity: true)
+            state.lastPublish = monotonicNanoseconds()
+        }
         do {
             let decisions = try found.bans.map { ban, address, groups in
                 let previous = calculator.increment.enabled
@@ -323,6 +349,8 @@ private final class MatchingState: @unchecked Sendable {
     let ignoreCommand: IgnoreCommand?
     let initialSizes: [String: UInt64]
     var lastPurge = 0.0
+    /// Monotonic nanoseconds of the last publish of decided bans.
+    var lastPublish: UInt64 = 0
 
     init(matcher: Matcher, counter: FailureCounter<String>, ignore: IgnoreList, ignoreCommand: IgnoreCommand?,
          initialSizes: [String: UInt64]) {

@@ -24,14 +24,15 @@ public struct NetworkAddress: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses "192.0.2.1", "2001:db8::1", "192.0.2.0/24" or "2001:db8::/32".
     public init?(_ text: String) {
-        let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+        // Most ids are a bare address: no split, no substring copies (a burst parses thousands).
         var prefix: UInt8?
-        if parts.count == 2 {
-            guard let value = UInt8(parts[1]) else { return nil }
+        var host = text
+        if let slash = text.utf8.firstIndex(of: UInt8(ascii: "/")) {
+            guard let value = UInt8(text[text.index(after: slash)...]) else { return nil }
             prefix = value
+            host = String(text[..<slash])
         }
         var storage = [UInt8](repeating: 0, count: 16)
-        let host = String(parts[0])
         if storage.withUnsafeMutableBytes({ inet_pton(AF_INET, host, $0.baseAddress) }) == 1 {
             self.init(family: .ipv4, bytes: Array(storage.prefix(4)), prefixLength: prefix)
         } else if storage.withUnsafeMutableBytes({ inet_pton(AF_INET6, host, $0.baseAddress) }) == 1 {

@@ -6,8 +6,9 @@ import WardenIPC
 import Glibc
 #endif
 
-/// `warden firewall-bench`: time to ban N addresses through warden's batched libnftables
-/// path, through one libnftables transaction per ban, and the way fail2ban does it (one
+/// `warden firewall-bench`: time to ban N addresses through warden's batched path
+/// (`NftablesFirewall.apply`: a netlink batch for single addresses), through one such
+/// transaction per ban, and the way fail2ban does it (one
 /// `/bin/sh -c "nft add element …"` process per ban), inside a private network namespace.
 struct FirewallBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -40,8 +41,8 @@ struct FirewallBenchCommand: ParsableCommand {
             processPerBan.append(try timeProcessPerBan(perBanTargets, context: context))
         }
         let (hostsSingle, intervalSingle) = try singleBanLatency(existing: batchTargets, context: context)
-        let rows = [("warden: one libnftables transaction", addresses, batched),
-                    ("libnftables, one transaction per ban", perBan, transactionPerBan),
+        let rows = [("warden: one transaction (NftablesFirewall.apply)", addresses, batched),
+                    ("warden, one transaction per ban", perBan, transactionPerBan),
                     ("fail2ban's way: one nft process per ban", perBan, processPerBan)]
         let batchedPerBan = median(batched) / Double(addresses)
         if json {

@@ -49,6 +49,52 @@ import WardenIPC
         #expect(Set(elements).contains("10.0.19.135"))
     }
 
+    /// Single addresses take the pre-built netlink batch (no libnftables): timeouts,
+    /// permanent bans, IPv6 hosts and unbans must come out as libnftables would write them.
+    @Test func hostBansThroughTheNetlinkBatchRequiresRoot() throws {
+        let namespace = try NetworkNamespace("hosts")
+        let (result, v4, v6) = try namespace.perform {
+            let firewall = try NftablesFirewall(layout: FirewallLayout(jails: [try Self.sshd()]))
+            try firewall.install()
+            var first = BanBatch()
+            first.ban(Self.address("192.0.2.1"), jail: "sshd", timeout: .seconds(600))
+            first.ban(Self.address("192.0.2.2"), jail: "sshd", timeout: .permanent)
+            first.ban(Self.address("192.0.2.3"), jail: "sshd", timeout: .seconds(600))
+            first.ban(Self.address("2001:db8::7"), jail: "sshd", timeout: .seconds(3600))
+            _ = try firewall.apply(first)
+            var second = BanBatch()
+            second.unban(Self.address("192.0.2.3"), jail: "sshd")
+            second.unban(Self.address("192.0.2.99"), jail: "sshd")  // never banned
+            let result = try firewall.apply(second)
+            let context = try NftablesContext()
+            return (result, try context.run("list set inet warden sshd-v4\n"), try context.run("list set inet warden sshd-v6\n"))
+        }
+        #expect(result.transactions == 1 && result.rejected.isEmpty)
+        #expect(v4.contains("192.0.2.1 timeout 10m expires"), "\(v4)")
+        #expect(v4.contains("192.0.2.2,") || v4.contains("192.0.2.2 }") || v4.contains("192.0.2.2\n"), "permanent: no timeout: \(v4)")
+        #expect(!v4.contains("192.0.2.3") && !v4.contains("192.0.2.99"), "\(v4)")
+        #expect(v6.contains("2001:db8::7 timeout 1h expires"), "\(v6)")
+    }
+
+    @Test func aMissingTableIsLayoutMissingOnTheNetlinkPathRequiresRoot() throws {
+        let namespace = try NetworkNamespace("hostsgone")
+        let missing = try namespace.perform {
+            let firewall = try NftablesFirewall(layout: FirewallLayout(jails: [try Self.sshd()]))
+            try firewall.install()
+            try NftablesContext().run("delete table inet warden\n")
+            var batch = BanBatch()
+            batch.ban(Self.address("192.0.2.1"), jail: "sshd", timeout: .seconds(600))
+            do {
+                _ = try firewall.apply(batch)
+                return false
+            } catch let error as FirewallError {
+                if case .layoutMissing = error { return true }
+                return false
+            }
+        }
+        #expect(missing)
+    }
+
     @Test func bansNetworksAndIPv6PrefixesRequiresRoot() throws {
         let namespace = try NetworkNamespace("cidr")
         let (v4, v6, permanent, rejected) = try namespace.perform {
