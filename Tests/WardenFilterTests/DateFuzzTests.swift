@@ -8,17 +8,6 @@ import Testing
 struct DateFuzzTests {
     init() { #expect(DateTestEnvironment.timeZoneReady) }
 
-    private struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     private static let lineFragments = [
         "Jan", "Feb", "feb", "Aug", "Sun ", "Monday", "30", "29", "31", "32", "00", "2005", "2004", "1999", "2031", "05",
         "-", "/", ".", ",", ":", " ", "  ", "T", "Z", "23", "24", "59", "60", "61", "12", "PM", "am", "+02:00", "-0530",
@@ -44,7 +33,7 @@ struct DateFuzzTests {
     }
 
     @Test func randomText() throws {
-        var random = SplitMix64(state: 0xDA7E)
+        var random = MatcherFuzzTests.SplitMix(state: 0xDA7E)
         let detectors = try [nil, "{^LN-BEG}", "EPOCH", "%Y-%m-%d %H:%M:%S"].map { try DateDetector(datepattern: $0) }
         for _ in 0..<20_000 {
             let bytes = (0..<Int.random(in: 0...80, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
@@ -55,7 +44,7 @@ struct DateFuzzTests {
     }
 
     @Test func randomPartialDates() throws {
-        var random = SplitMix64(state: 0x5EED)
+        var random = MatcherFuzzTests.SplitMix(state: 0x5EED)
         let detectors = try [nil, "{^LN-BEG}", "LEPOCH", "TAI64N", "%d/%b/%Y:%H:%M:%S %z", "{NONE}"].map { try DateDetector(datepattern: $0) }
         for _ in 0..<30_000 {
             let line = (0..<Int.random(in: 0...12, using: &random)).map { _ in Self.lineFragments.randomElement(using: &random)! }.joined()
@@ -69,7 +58,7 @@ struct DateFuzzTests {
     }
 
     @Test func randomDatePatterns() {
-        var random = SplitMix64(state: 0xF00D)
+        var random = MatcherFuzzTests.SplitMix(state: 0xF00D)
         var built = 0, rejected = 0
         let lines = ["Aug 14 10:00:00 x", "2005-08-14 10:00:00", "1124013600 x", "@400000004300f6b02c2fc3d4", "", "é 10:00"]
         for _ in 0..<5_000 {
