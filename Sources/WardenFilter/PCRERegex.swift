@@ -1,9 +1,10 @@
 import CPCRE2
+import Synchronization
 
-/// A compiled, JIT-translated PCRE2 pattern.
+/// A compiled PCRE2 pattern, JIT-translated on its first search.
 ///
-/// The compiled code is immutable after `init`, so one instance is shared by every
-/// thread; each thread brings its own `PCREMatchData` for the results.
+/// One instance is shared by every thread (the one-time translation is synchronised,
+/// see `MachineCode`); each thread brings its own `PCREMatchData` for the results.
 public final class PCRERegex: @unchecked Sendable {
     public struct Options: OptionSet, Sendable {
         public let rawValue: UInt32
@@ -41,22 +42,26 @@ public final class PCRERegex: @unchecked Sendable {
     public let captureCount: Int
     /// Named groups and their numbers.
     public let groupNumbers: [String: Int]
-    public let isJIT: Bool
     /// For a pattern PCRE2 anchors at the subject start: the bytes a match can begin
     /// with. A subject starting with another byte cannot match (checked before calling
     /// PCRE2, which costs more than the lookup even when it fails at once).
     let anchoredFirstBytes: ByteSet?
 
-    private let code: OpaquePointer
+    /// The pattern compiled with UTF and UCP; compiled in `init`, so a bad pattern is
+    /// reported when the filter loads.
+    private let unicode: MachineCode
     /// The same pattern compiled without UTF and UCP, used for all-ASCII subjects; nil
     /// unless the pattern text is ASCII (byte mode would read `ä?` as a required lead
-    /// byte and an optional second one) and compiles without UTF. For ASCII subjects
-    /// the two agree: UCP's `\w`, `\d`, `\s`, `\b` and caseless folding differ from
-    /// the ASCII tables only above U+007F, and offsets are bytes either way. The JIT
-    /// code for bytes skips UTF decoding and property lookups (about a third of the
-    /// prefregex's cost on syslog lines).
-    private let asciiCode: OpaquePointer?
+    /// byte and an optional second one). For ASCII subjects the two agree: UCP's `\w`,
+    /// `\d`, `\s`, `\b` and caseless folding differ from the ASCII tables only above
+    /// U+007F, and offsets are bytes either way. The JIT code for bytes skips UTF
+    /// decoding and property lookups (about a third of the prefregex's cost on syslog
+    /// lines).
+    private let bytes: MachineCode?
     private let matchContext: OpaquePointer
+
+    /// Whether matches run as JIT code (translating the pattern now if it has not run yet).
+    public var isJIT: Bool { unicode.isJIT }
 
     public init(
         _ pattern: String,
@@ -65,29 +70,19 @@ public final class PCRERegex: @unchecked Sendable {
         depthLimit: UInt32 = PCRERegex.defaultDepthLimit
     ) throws(CompileError) {
         self.pattern = pattern
-        let compileContext = pcre2_compile_context_create_8(nil)
-        defer { pcre2_compile_context_free_8(compileContext) }
-        pcre2_set_newline_8(compileContext, UInt32(PCRE2_NEWLINE_LF))
-
+        let patternBytes = Array(pattern.utf8)
         var errorCode: Int32 = 0
         var errorOffset = 0
-        let patternBytes = Array(pattern.utf8)
-        func compile(_ flags: UInt32) -> OpaquePointer? {
-            pcre2_compile_8(patternBytes, patternBytes.count, flags, &errorCode, &errorOffset, compileContext)
-        }
-        guard let compiled = compile(PCRE2_UTF | PCRE2_UCP | options.rawValue) else {
+        guard let compiled = PCRERegex.compile(patternBytes, PCRE2_UTF | PCRE2_UCP | options.rawValue, &errorCode, &errorOffset) else {
             throw CompileError(pattern: pattern, offset: errorOffset, message: PCRERegex.message(for: errorCode))
         }
-        code = compiled
-        isJIT = pcre2_jit_compile_8(compiled, PCRE2_JIT_COMPLETE) == 0
-        // Only worth having where it runs as JIT code, like the UTF version.
+        unicode = MachineCode(compiled: compiled)
         let patternIsASCII = patternBytes.withUnsafeBufferPointer { ASCIIText.isASCII($0) }
-        var bytesCode = isJIT && patternIsASCII ? compile(options.rawValue) : nil
-        if let candidate = bytesCode, pcre2_jit_compile_8(candidate, PCRE2_JIT_COMPLETE) != 0 {
-            pcre2_code_free_8(candidate)
-            bytesCode = nil
-        }
-        asciiCode = bytesCode
+        bytes = patternIsASCII ? MachineCode(compileOnFirstUse: {
+            var code: Int32 = 0
+            var offset = 0
+            return PCRERegex.compile(patternBytes, options.rawValue, &code, &offset)
+        }) : nil
 
         matchContext = pcre2_match_context_create_8(nil)
         pcre2_set_match_limit_8(matchContext, matchLimit)
@@ -98,6 +93,13 @@ public final class PCRERegex: @unchecked Sendable {
         captureCount = Int(count)
         groupNumbers = PCRERegex.readNameTable(compiled)
         anchoredFirstBytes = PCRERegex.readAnchoredFirstBytes(compiled)
+    }
+
+    private static func compile(_ pattern: [UInt8], _ flags: UInt32, _ errorCode: inout Int32, _ errorOffset: inout Int) -> OpaquePointer? {
+        let compileContext = pcre2_compile_context_create_8(nil)
+        defer { pcre2_compile_context_free_8(compileContext) }
+        pcre2_set_newline_8(compileContext, UInt32(PCRE2_NEWLINE_LF))
+        return pcre2_compile_8(pattern, pattern.count, flags, &errorCode, &errorOffset, compileContext)
     }
 
     private static func readAnchoredFirstBytes(_ code: OpaquePointer) -> ByteSet? {
@@ -130,11 +132,7 @@ public final class PCRERegex: @unchecked Sendable {
         return set
     }
 
-    deinit {
-        pcre2_match_context_free_8(matchContext)
-        pcre2_code_free_8(code)
-        if let asciiCode { pcre2_code_free_8(asciiCode) }
-    }
+    deinit { pcre2_match_context_free_8(matchContext) }
 
     /// Searches `subject` from byte offset `start`, leaving the groups in `data`.
     ///
@@ -158,11 +156,14 @@ public final class PCRERegex: @unchecked Sendable {
         }
         let flags: UInt32 = anchored ? PCRE2_ANCHORED : 0
         let rc: Int32
-        if isJIT && !anchored {
-            let useBytes = asciiCode != nil && (isASCII ?? ASCIIText.isASCII(subject))
-            rc = pcre2_jit_match_8(useBytes ? asciiCode : code, base, subject.count, start, flags, data.pointer, matchContext)
+        if !anchored, let bytes, isASCII ?? ASCIIText.isASCII(subject), let code = bytes.jitCode {
+            rc = pcre2_jit_match_8(code, base, subject.count, start, flags, data.pointer, matchContext)
+        } else if !anchored, let code = unicode.jitCode {
+            rc = pcre2_jit_match_8(code, base, subject.count, start, flags, data.pointer, matchContext)
         } else {
-            rc = pcre2_match_8(code, base, subject.count, start, flags | PCRE2_NO_UTF_CHECK, data.pointer, matchContext)
+            // The interpreter: for anchored searches (JIT code cannot be anchored at
+            // match time) and where JIT translation failed.
+            rc = pcre2_match_8(unicode.code!, base, subject.count, start, flags | PCRE2_NO_UTF_CHECK, data.pointer, matchContext)
         }
         if rc >= 0 { return .match }
         switch rc {
@@ -213,6 +214,63 @@ public final class PCRERegex: @unchecked Sendable {
             names[String(cString: entry + 2)] = number
         }
         return names
+    }
+}
+
+/// One compiled form of a pattern, JIT-translated on its first search.
+///
+/// Translation is deferred because JIT code is most of a filter's memory (about 0.5 MB
+/// for the stock sshd filter, twice that with byte-mode code) and of its start-up
+/// time, while most failregexes of a jail never reach PCRE2 (the prefilter rejects
+/// them) and a log in one encoding never needs the other form. The state is read
+/// with one acquiring load per search; the first searcher translates under a lock
+/// while the others wait for it, so no thread matches with code being translated.
+private final class MachineCode: @unchecked Sendable {
+    private enum State: UInt8 {
+        case untranslated, jit, interpreted, unavailable
+    }
+
+    private let state = Atomic<UInt8>(State.untranslated.rawValue)
+    private let translation = Mutex<Void>(())
+    private let make: (() -> OpaquePointer?)?
+    /// The compiled pattern; nil until made, and nil if it could not be compiled.
+    private(set) var code: OpaquePointer?
+
+    init(compiled: OpaquePointer) {
+        code = compiled
+        make = nil
+    }
+
+    /// `make` compiles the pattern on the first search (nil if it cannot be).
+    init(compileOnFirstUse make: @escaping () -> OpaquePointer?) {
+        self.make = make
+    }
+
+    deinit {
+        if let code { pcre2_code_free_8(code) }
+    }
+
+    /// The code to pass to `pcre2_jit_match`, or nil when it has no JIT translation.
+    var jitCode: OpaquePointer? {
+        @inline(__always) get {
+            let current = state.load(ordering: .acquiring)
+            if current == State.jit.rawValue { return code }
+            if current != State.untranslated.rawValue { return nil }
+            return translate() == .jit ? code : nil
+        }
+    }
+
+    var isJIT: Bool { jitCode != nil }
+
+    private func translate() -> State {
+        translation.withLock { _ in
+            if let settled = State(rawValue: state.load(ordering: .acquiring)), settled != .untranslated { return settled }
+            if code == nil { code = make?() }
+            let settled: State
+            if let code { settled = pcre2_jit_compile_8(code, PCRE2_JIT_COMPLETE) == 0 ? .jit : .interpreted } else { settled = .unavailable }
+            state.store(settled.rawValue, ordering: .releasing)
+            return settled
+        }
     }
 }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import WardenFilter
 
@@ -24,6 +25,30 @@ import Testing
         #expect(outcome == .limitExceeded)
     }
 
+    /// JIT translation happens on the first search; threads that all search a fresh
+    /// regex at once must each get the same, correct answer (one of them translates,
+    /// the others wait for it), for ASCII subjects (byte-mode code) and others alike.
+    @Test func firstSearchesFromManyThreadsAgree() throws {
+        let regex = try PCRERegex(#"for (?P<user>\S+) from (?P<ip4>[\d.]+)"#)
+        let subjects = ["Failed password for root from 192.0.2.7 port 22", "Failed password for jürgen from 192.0.2.8 port 22"]
+        let threads = 8
+        let results = LockedResults()
+        let done = DispatchGroup()
+        for index in 0..<threads {
+            done.enter()
+            Thread {
+                let subject = subjects[index % subjects.count]
+                let groups = regex.firstMatch(in: subject)
+                results.append(index, groups?[2])
+                done.leave()
+            }.start()
+        }
+        done.wait()
+        #expect(results.values.count == threads)
+        for (index, address) in results.values { #expect(address == (index % 2 == 0 ? "192.0.2.7" : "192.0.2.8")) }
+        #expect(regex.isJIT)
+    }
+
     @Test func unicodeWordClassesFollowPython() throws {
         let regex = try PCRERegex(PythonRegexTranslation.translate(#"(?iu)user (\w+)"#))
         #expect(regex.firstMatch(in: "USER jürgen")?[1] == "jürgen")
@@ -42,4 +67,11 @@ import Testing
     func translation(python: String, pcre: String) {
         #expect(PythonRegexTranslation.translate(python) == pcre)
     }
+}
+
+private final class LockedResults: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: [(Int, String?)] = []
+    var values: [(Int, String?)] { lock.withLock { stored } }
+    func append(_ index: Int, _ value: String?) { lock.withLock { stored.append((index, value)) } }
 }
