@@ -164,6 +164,10 @@ struct MatchedLines: Sendable {
     init(keepsText: Bool) { self.keepsText = keepsText }
 
     mutating func append(_ line: [UInt8]) {
+        line.withUnsafeBufferPointer { append($0) }
+    }
+
+    mutating func append(_ line: UnsafeBufferPointer<UInt8>) {
         count += 1
         guard keepsText else { return }
         bytes.append(contentsOf: line)

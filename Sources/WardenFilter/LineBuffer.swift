@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// One log line as the matcher keeps it: the full text, and the span of the date
 /// that regexes do not see (fail2ban's `(before, date, after)` tuple).
 struct BufferedLine {
@@ -26,8 +30,13 @@ struct BufferedLine {
 /// The last `maxLines` lines, and the subject the regexes search: their texts joined
 /// by `\n`, always ending in `\n`. Byte arrays of dropped lines are reused so that a
 /// line that matches nothing allocates nothing once the buffers have grown.
+///
+/// With `maxLines` 1 (most filters) nothing outlives a line, so no `BufferedLine` is
+/// kept: `append` writes the subject straight from the line, and the line's text
+/// (what a failure reports as its matched line) is copied only when `keepsLineText`.
 struct LineBuffer {
     let maxLines: Int
+    /// The buffered lines; always empty in single-line mode.
     private(set) var lines: [BufferedLine] = []
     private var spare: [[UInt8]] = []
     /// The search subject built from `lines` by `rebuildSubject()`, valid until the
@@ -37,15 +46,26 @@ struct LineBuffer {
     /// Whether `subject` is all ASCII.
     private(set) var subjectIsASCII = true
 
-    init(maxLines: Int) {
+    var isSingleLine: Bool { maxLines <= 1 }
+    /// Single-line mode: whether a line is held (false once a match took it).
+    private var holdsLine = false
+    private let keepsLineText: Bool
+    /// Single-line mode: the held line's text, when `keepsLineText`.
+    private let lineText = ScratchBytes(capacity: 256)
+
+    init(maxLines: Int, keepsLineText: Bool = true) {
         self.maxLines = maxLines
-        lines.reserveCapacity(maxLines + 1)
+        self.keepsLineText = keepsLineText
+        if !isSingleLine { lines.reserveCapacity(maxLines + 1) }
     }
 
     /// Adds a line (`prefix` then `line`, with `cut` in those combined bytes) and drops
     /// the oldest lines beyond `maxLines`. `lineIsASCII` is `line`'s, known to the caller.
     mutating func append(prefix: [UInt8], line: UnsafeBufferPointer<UInt8>, lineIsASCII: Bool, cut: Range<Int>) {
-        if maxLines <= 1 { recycleAll() }
+        if isSingleLine {
+            appendSingle(prefix: prefix, line: line, lineIsASCII: lineIsASCII, cut: cut)
+            return
+        }
         var bytes = spare.popLast() ?? []
         bytes.removeAll(keepingCapacity: true)
         prefix.withUnsafeBufferPointer { bytes.append(contentsOf: $0) }
@@ -53,6 +73,50 @@ struct LineBuffer {
         let isASCII = lineIsASCII && prefix.withUnsafeBufferPointer { ASCIIText.isASCII($0) }
         lines.append(BufferedLine(bytes: bytes, cut: cut, isASCII: isASCII))
         while lines.count > maxLines { recycle(lines.removeFirst()) }
+    }
+
+    private mutating func appendSingle(prefix: [UInt8], line: UnsafeBufferPointer<UInt8>, lineIsASCII: Bool, cut: Range<Int>) {
+        holdsLine = true
+        subjectBytes.removeAll()
+        prefix.withUnsafeBufferPointer { prefix in
+            // `cut` counts in prefix + line; only the part of each outside it is text.
+            let prefixEnd = prefix.count
+            if cut.lowerBound > 0 {
+                subjectBytes.append(UnsafeBufferPointer(rebasing: prefix[0..<min(cut.lowerBound, prefixEnd)]))
+            }
+            if cut.lowerBound > prefixEnd {
+                subjectBytes.append(UnsafeBufferPointer(rebasing: line[0..<(cut.lowerBound - prefixEnd)]))
+            }
+            if cut.upperBound < prefixEnd {
+                subjectBytes.append(UnsafeBufferPointer(rebasing: prefix[cut.upperBound...]))
+            }
+            subjectBytes.append(UnsafeBufferPointer(rebasing: line[max(cut.upperBound - prefixEnd, 0)...]))
+            if keepsLineText {
+                lineText.removeAll()
+                lineText.append(prefix)
+                lineText.append(line)
+            }
+            subjectIsASCII = lineIsASCII && ASCIIText.isASCII(prefix)
+        }
+        subjectBytes.append(0x0A)
+    }
+
+    /// Single-line mode: counts the held line into `matched`, with its text when kept.
+    func appendHeldLine(to matched: inout MatchedLines) {
+        guard holdsLine else { return }
+        matched.append(keepsLineText ? lineText.bytes : UnsafeBufferPointer(start: nil, count: 0))
+    }
+
+    /// Drops every line (a match took them).
+    mutating func removeAll() {
+        if isSingleLine {
+            holdsLine = false
+            subjectBytes.removeAll()
+            subjectBytes.append(0x0A)
+            subjectIsASCII = true
+        } else {
+            replace(with: [])
+        }
     }
 
     /// Replaces the buffered lines after a match took some.
@@ -65,6 +129,19 @@ struct LineBuffer {
     /// prefregex's `content` group. The subject becomes that line at once, so it
     /// stays current without a rebuild.
     mutating func replaceWithSubject(_ range: Range<Int>) {
+        if isSingleLine {
+            if range.lowerBound > 0, let base = subject.baseAddress {
+                memmove(UnsafeMutableRawPointer(mutating: base), base + range.lowerBound, range.count)
+            }
+            subjectBytes.truncate(range.count)
+            if !subjectIsASCII { subjectIsASCII = ASCIIText.isASCII(subject) }
+            subjectBytes.append(0x0A)
+            if keepsLineText {
+                lineText.removeAll()
+                lineText.append(UnsafeBufferPointer(rebasing: subject[0..<range.count]))
+            }
+            return
+        }
         recycleAll()
         var bytes = spare.popLast() ?? []
         bytes.removeAll(keepingCapacity: true)
@@ -77,7 +154,9 @@ struct LineBuffer {
         subjectIsASCII = isASCII
     }
 
+    /// Makes `subject` reflect `lines` (single-line mode keeps it current all along).
     mutating func rebuildSubject() {
+        if isSingleLine { return }
         subjectBytes.removeAll()
         subjectIsASCII = true
         if lines.isEmpty {

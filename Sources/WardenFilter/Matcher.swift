@@ -141,7 +141,7 @@ public final class Matcher {
         matchValues = GroupValues(count: names.names.count)
         lineRecord = FailureRecord(groups: GroupValues(count: names.names.count))
         matchData = PCREMatchData(capacity: groupCount + 1)
-        buffer = LineBuffer(maxLines: filter.maxlines)
+        buffer = LineBuffer(maxLines: filter.maxlines, keepsLineText: options.collectMatchedLines)
         statistics = MatcherStatistics(failregexCount: failRegexes.count, ignoreregexCount: ignoreRegexes.count)
     }
 
@@ -232,7 +232,8 @@ public final class Matcher {
     // MARK: - Regexes (fail2ban's findFailure)
 
     private func findFailures(date: Double?, noDate: Bool, lineNumber: Int?, now: Double) -> [Failure] {
-        let original = buffer.lines
+        // Single-line mode keeps no lines to split: the held line is the match's.
+        let original = buffer.isSingleLine ? [] : buffer.lines
         buffer.rebuildSubject()
         var subjectIsCurrent = true
         var ignored = false
@@ -242,7 +243,7 @@ public final class Matcher {
 
         // Before anything else only when there are few ignoreregexes (fail2ban's rule).
         if !ignoreRegexes.isEmpty, ignoreRegexes.count < failRegexes.count - 2 {
-            if matchIgnoreRegex(after: nil) {
+            if matchIgnoreRegex(afterFailregex: false, split: nil) {
                 ignored = true
                 return []
             }
@@ -273,9 +274,15 @@ public final class Matcher {
             guard search(regex, in: buffer.subject, isASCII: buffer.subjectIsASCII, prefiltered: true) else { continue }
             let plan = failPlans[index]
             capture(plan, in: buffer.subject, into: &matchValues)
-            let split = splitLines(original, regex: regex, subject: buffer.subject)
+            let split = buffer.isSingleLine ? nil : splitLines(original, regex: regex, subject: buffer.subject)
+            var matchedText = MatchedLines(keepsText: options.collectMatchedLines)
+            if let split {
+                for line in split.matched { matchedText.append(line.bytes) }
+            } else {
+                buffer.appendHeldLine(to: &matchedText)
+            }
 
-            if !ignoreRegexes.isEmpty, matchIgnoreRegex(after: split) {
+            if !ignoreRegexes.isEmpty, matchIgnoreRegex(afterFailregex: true, split: split) {
                 ignored = true
                 subjectIsCurrent = false
                 if !options.checkAllRegex { break }
@@ -283,7 +290,7 @@ public final class Matcher {
             }
             if noDate, date == nil, options.checkFindTime { continue }
             if !options.checkAllRegex || maxLines > 1 {
-                buffer.replace(with: split.unmatched)
+                if let split { buffer.replace(with: split.unmatched) } else { buffer.removeAll() }
                 subjectIsCurrent = false
             }
             // fail2ban: the prefregex's dict, minus the failregex's groups that did not
@@ -297,8 +304,6 @@ public final class Matcher {
                 lineRecord.groups.assign(matchValues)
             }
 
-            var matchedText = MatchedLines(keepsText: options.collectMatchedLines)
-            for line in split.matched { matchedText.append(line.bytes) }
             let record: FailureRecord
             let hasConnection = lineRecord.groups.isPresent(slots.mlfid)
             if hasConnection {
@@ -566,17 +571,19 @@ public final class Matcher {
     }
 
     /// fail2ban's `_ignoreLine`: searches the ignoreregexes on the matched lines of
-    /// `split` (multi-line) or the current subject; on a hit the matched lines leave
-    /// the buffer. Returns whether any ignoreregex matched.
-    private func matchIgnoreRegex(after split: (matched: [BufferedLine], unmatched: [BufferedLine])?) -> Bool {
-        let useMatchedLines = split != nil && maxLines > 1
-        if useMatchedLines, let split { LineBuffer.buildSubject(split.matched, into: ignoreSubject) }
+    /// `split` (multi-line) or the current subject; on a hit after a failregex matched,
+    /// the matched lines leave the buffer. Returns whether any ignoreregex matched.
+    private func matchIgnoreRegex(afterFailregex: Bool, split: (matched: [BufferedLine], unmatched: [BufferedLine])?) -> Bool {
+        let useMatchedLines = split != nil
+        if let split { LineBuffer.buildSubject(split.matched, into: ignoreSubject) }
         var found = false
         for (index, regex) in ignoreRegexes.enumerated() {
             guard search(regex, in: useMatchedLines ? ignoreSubject.bytes : buffer.subject) else { continue }
             found = true
             statistics.ignoreregexHits[index] += 1
-            if let split, !options.checkAllRegex || maxLines > 1 { buffer.replace(with: split.unmatched) }
+            if afterFailregex, !options.checkAllRegex || maxLines > 1 {
+                if let split { buffer.replace(with: split.unmatched) } else { buffer.removeAll() }
+            }
             if !options.checkAllRegex { break }
         }
         return found

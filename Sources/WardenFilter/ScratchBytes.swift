@@ -25,6 +25,10 @@ final class ScratchBytes {
     @inline(__always)
     func removeAll() { count = 0 }
 
+    /// Keeps the first `length` bytes.
+    @inline(__always)
+    func truncate(_ length: Int) { count = min(count, length) }
+
     func append(_ more: UnsafeBufferPointer<UInt8>) {
         guard let source = more.baseAddress, !more.isEmpty else { return }
         reserve(count + more.count)
