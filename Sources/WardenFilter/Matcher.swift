@@ -154,11 +154,21 @@ public final class Matcher {
     /// Matches one line (without its newline). `time` is the entry's known time, as for
     /// journal entries: the date detector is skipped and the whole line is matched.
     public func process(_ line: UnsafeBufferPointer<UInt8>, lineNumber: Int? = nil, time: Double? = nil) -> [Failure] {
+        var failures: [Failure] = []
+        process(line, lineNumber: lineNumber, time: time) { failures.append($0) }
+        return failures
+    }
+
+    /// Matches one line and hands each failure to `body`, in order. The failure is
+    /// valid during the call: a caller that writes or counts failures then builds no
+    /// array, and the matcher's scratch is not copied on write because a returned
+    /// failure still shares it.
+    public func process(_ line: UnsafeBufferPointer<UInt8>, lineNumber: Int? = nil, time: Double? = nil, each body: (Failure) -> Void) {
         statistics.lines += 1
         let currentTime = now()
-        return utf8.withValidUTF8(line) { valid, repaired in
+        utf8.withValidUTF8(line) { valid, repaired in
             if repaired { statistics.repairedUTF8 += 1 }
-            return processValid(valid, lineNumber: lineNumber, knownTime: time, now: currentTime)
+            processValid(valid, lineNumber: lineNumber, knownTime: time, now: currentTime, each: body)
         }
     }
 
@@ -170,7 +180,7 @@ public final class Matcher {
 
     // MARK: - Dates and time rules (fail2ban's processLine)
 
-    private func processValid(_ line: UnsafeBufferPointer<UInt8>, lineNumber: Int?, knownTime: Double?, now: Double) -> [Failure] {
+    private func processValid(_ line: UnsafeBufferPointer<UInt8>, lineNumber: Int?, knownTime: Double?, now: Double, each body: (Failure) -> Void) {
         var cut = 0..<0
         var reuseLastTimeText = false
         var date: Double?
@@ -218,7 +228,7 @@ public final class Matcher {
                 }
             } else if found < now - options.findTime {
                 statistics.tooOld += 1
-                return []
+                return
             }
         }
         if reuseLastTimeText {
@@ -226,12 +236,12 @@ public final class Matcher {
         } else {
             buffer.append(prefix: [], line: line, lineIsASCII: lineIsASCII, cut: cut)
         }
-        return findFailures(date: date, noDate: noDate, lineNumber: lineNumber, now: now)
+        findFailures(date: date, noDate: noDate, lineNumber: lineNumber, now: now, each: body)
     }
 
     // MARK: - Regexes (fail2ban's findFailure)
 
-    private func findFailures(date: Double?, noDate: Bool, lineNumber: Int?, now: Double) -> [Failure] {
+    private func findFailures(date: Double?, noDate: Bool, lineNumber: Int?, now: Double, each body: (Failure) -> Void) {
         // Single-line mode keeps no lines to split: the held line is the match's.
         let original = buffer.isSingleLine ? [] : buffer.lines
         buffer.rebuildSubject()
@@ -245,19 +255,19 @@ public final class Matcher {
         if !ignoreRegexes.isEmpty, ignoreRegexes.count < failRegexes.count - 2 {
             if matchIgnoreRegex(afterFailregex: false, split: nil) {
                 ignored = true
-                return []
+                return
             }
         }
 
         var hasPrefGroups = false
         if let prefRegex, let prefPlan {
-            guard search(prefRegex, in: buffer.subject, isASCII: buffer.subjectIsASCII) else { return [] }
+            guard search(prefRegex, in: buffer.subject, isASCII: buffer.subjectIsASCII) else { return }
             capture(prefPlan, in: buffer.subject, into: &prefValues, skipping: slots.content)
             if let content = contentRange(prefPlan) { buffer.replaceWithSubject(content) }
             hasPrefGroups = prefValues.hasValues
         }
 
-        var failures: [Failure] = []
+        var found = 0
         var candidatesAreCurrent = false
         for index in failRegexes.indices {
             if !subjectIsCurrent {
@@ -312,7 +322,7 @@ public final class Matcher {
                     connectionKey.append(contentsOf: value!)
                 }
                 record = mergeConnection(lineRecord, matchedLines: matchedText, now: now)
-                if record.groups.isSet(slots.nofail), !options.checkAllRegex { return failures }
+                if record.groups.isSet(slots.nofail), !options.checkAllRegex { return }
             } else {
                 record = lineRecord
                 if record.matches == nil { record.matches = MatchedLines(keepsText: options.collectMatchedLines) }
@@ -325,7 +335,7 @@ public final class Matcher {
                 statistics.matchesWithoutID += 1
                 continue
             case .swallowed:
-                return failures
+                return
             case .pending:
                 id = nil
             case .found(let found):
@@ -333,7 +343,8 @@ public final class Matcher {
             }
             var time = date
             if options.checkFindTime, let found = time, found > now { time = now }
-            failures.append(Failure(
+            found += 1
+            body(Failure(
                 id: id, address: record.address, time: time, regexIndex: index,
                 users: record.users,
                 attempts: record.matches?.count ?? 0, isNoFail: record.groups.isSet(slots.nofail),
@@ -342,11 +353,10 @@ public final class Matcher {
             statistics.failregexHits[index] += 1
             if !options.checkAllRegex { break }
         }
-        if !failures.isEmpty {
+        if found > 0 {
             statistics.matched += 1
             ignored = false
         }
-        return failures
     }
 
     private enum FoundID {

@@ -79,6 +79,15 @@ final class BufferedOutput {
         storage[count] = byte
         count += 1
     }
+
+    /// Writes `byte` at `offset` past the end without counting it (see `advance`).
+    fileprivate func appendReservedAt(_ offset: Int, _ byte: UInt8) {
+        storage[count + offset] = byte
+    }
+
+    fileprivate func advance(_ written: Int) {
+        count += written
+    }
 }
 
 /// JSON written straight into an output buffer: warden's JSON lines are flat, their key
@@ -109,10 +118,18 @@ extension BufferedOutput {
         // The longest escape, \u00XX, is 6 bytes per input byte, plus the quotes.
         reserve(utf8.count * 6 + 2)
         appendReserved(UInt8(ascii: "\""))
+        guard let base = utf8.baseAddress else {
+            appendReserved(UInt8(ascii: "\""))
+            return
+        }
         var runStart = 0
-        for (index, byte) in utf8.enumerated() where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-            appendReserved(UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
-            runStart = index + 1
+        var index = 0
+        while index < utf8.count {
+            let byte = base[index]
+            index += 1
+            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+            appendReserved(UnsafeBufferPointer(start: base + runStart, count: index - 1 - runStart))
+            runStart = index
             appendReserved(UInt8(ascii: "\\"))
             switch byte {
             case UInt8(ascii: "\""), UInt8(ascii: "\\"): appendReserved(byte)
@@ -128,7 +145,7 @@ extension BufferedOutput {
                 appendReserved(hex.utf8Start[Int(byte & 0xF)])
             }
         }
-        appendReserved(UnsafeBufferPointer(rebasing: utf8[runStart...]))
+        appendReserved(UnsafeBufferPointer(start: base + runStart, count: utf8.count - runStart))
         appendReserved(UInt8(ascii: "\""))
     }
 
@@ -138,16 +155,19 @@ extension BufferedOutput {
         if value < 0 { appendReserved(UInt8(ascii: "-")) }
         var magnitude = value.magnitude
         var digits = 1
-        var scale: UInt = 1
-        while magnitude / scale >= 10 {
-            scale *= 10
+        var rest = magnitude / 10
+        while rest > 0 {
             digits += 1
+            rest /= 10
         }
-        for _ in 0..<digits {
-            appendReserved(UInt8(ascii: "0") + UInt8(magnitude / scale))
-            magnitude %= scale
-            scale /= 10
-        }
+        // Written from the last digit back: division by the constant 10 is a multiply.
+        var position = digits
+        repeat {
+            position -= 1
+            appendReservedAt(position, UInt8(ascii: "0") + UInt8(truncatingIfNeeded: magnitude % 10))
+            magnitude /= 10
+        } while position > 0
+        advance(digits)
     }
 
     /// Seconds as JSON: integral values keep a `.0`, like Python's float repr.

@@ -88,16 +88,17 @@ struct RegexCommand: ParsableCommand {
             // fail2ban-regex skips comments and blank lines before the filter sees them.
             guard let first = line.first, first != UInt8(ascii: "#") else { return }
             let ignoredBefore = matcher.statistics.ignored
-            let failures = matcher.process(line, lineNumber: number)
-            let hitIgnoreRegex = matcher.statistics.ignored != ignoredBefore
-            tally.count(failures, hitIgnoreRegex: hitIgnoreRegex)
-            for failure in failures where !failure.isNoFail && !failure.isPending {
+            var verdict = LineTally.Verdict()
+            matcher.process(line, lineNumber: number) { failure in
+                verdict.add(failure)
+                guard !failure.isNoFail, !failure.isPending else { return }
                 if json {
                     Self.writeJSONLine(for: failure, lineNumber: number, keys: keys, to: output)
                 } else if verbose {
                     output.writeLine(Self.verboseLine(for: failure, lineNumber: number))
                 }
             }
+            tally.count(verdict, hitIgnoreRegex: matcher.statistics.ignored != ignoredBefore)
         }
         progress.finish()
         let elapsed = Self.monotonicSeconds() - started
@@ -186,11 +187,22 @@ struct LineTally {
     var ignored = 0
     var missed = 0
 
-    mutating func count(_ failures: [Failure], hitIgnoreRegex: Bool) {
+    /// What one line's failures amount to.
+    struct Verdict {
+        var failures = 0
+        var hasNoFail = false
+
+        mutating func add(_ failure: Failure) {
+            failures += 1
+            hasNoFail = hasNoFail || failure.isNoFail
+        }
+    }
+
+    mutating func count(_ verdict: Verdict, hitIgnoreRegex: Bool) {
         lines += 1
-        if hitIgnoreRegex || failures.contains(where: \.isNoFail) {
+        if hitIgnoreRegex || verdict.hasNoFail {
             ignored += 1
-        } else if !failures.isEmpty {
+        } else if verdict.failures > 0 {
             matched += 1
         } else {
             missed += 1
