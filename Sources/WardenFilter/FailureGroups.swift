@@ -125,8 +125,14 @@ struct GroupValues: Sendable {
 
     /// Python's `dict.update`: every value present in `other` replaces ours.
     mutating func merge(_ other: GroupValues) {
-        for number in other.spans.indices where other.spans[number].start >= 0 {
-            other.withValue(number) { set(number, $0!) }
+        other.bytes.withUnsafeBufferPointer { theirBytes in
+            other.spans.withUnsafeBufferPointer { theirSpans in
+                for number in theirSpans.indices {
+                    let span = theirSpans[number]
+                    guard span.start >= 0 else { continue }
+                    set(number, UnsafeBufferPointer(rebasing: theirBytes[Int(span.start)..<Int(span.end)]))
+                }
+            }
         }
         compactIfWasteful()
     }
