@@ -1,10 +1,11 @@
 /// JSON written directly as UTF-8 bytes. The daemon does not link Foundation (its shared
 /// libraries and ICU were most of the daemon's resident memory), so its few JSON answers
-/// and the ban `data` column are written here.
-enum JSONText {
+/// and the ban `data` column are written here, as are the cold-path objects of the
+/// `warden` commands (the `warden regex` summary).
+public enum JSONText {
     /// A JSON string literal: quote, backslash and control characters escaped (RFC 8259);
     /// other UTF-8 passes through unchanged.
-    static func appendString(_ text: String, to bytes: inout [UInt8]) {
+    public static func appendString(_ text: String, to bytes: inout [UInt8]) {
         let hex = Array("0123456789abcdef".utf8)
         bytes.append(UInt8(ascii: "\""))
         for byte in text.utf8 {

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import WardenDaemon
 
 /// Collects output bytes and writes them to a file descriptor in large chunks, so a
 /// command printing one JSON object per failure makes few system calls.
@@ -190,21 +191,9 @@ extension BufferedOutput {
 /// JSON for the few cold-path objects (the summary) that are built as text.
 enum JSON {
     static func string(_ value: String) -> String {
-        var result = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: result.unicodeScalars.append(scalar)
-            }
-        }
-        return result + "\""
+        var bytes: [UInt8] = []
+        JSONText.appendString(value, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     static func object(_ members: [(String, String)]) -> String {
