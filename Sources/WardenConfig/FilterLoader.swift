@@ -126,7 +126,7 @@ extension FilterDefinition {
     /// `failregex`/`ignoreregex` one per line with empty lines dropped.
     init(name: String, values: OrderedTable<String>, sourceFiles: [String]) throws {
         func lines(_ key: String) -> [String] {
-            values[key].map { $0.unicodeScalars.split(separator: "\n").map { String(String.UnicodeScalarView($0)) } } ?? []
+            values[key].map { $0.unicodeScalars.split(separator: "\n").map { String(Substring($0)) } } ?? []
         }
         let maxlines = values["maxlines"].flatMap(PythonText.parseInt) ?? 1
         // fail2ban's server refuses such a jail when the value is set.

@@ -130,7 +130,7 @@ private struct Builder {
         let indent = line.distance(from: line.startIndex,
                                    to: line.firstIndex { !PythonText.isSpace($0) } ?? line.startIndex)
         if current != nil, option != nil, indent > indentLevel {
-            option?.lines.append(String(String.UnicodeScalarView(content)))
+            option?.lines.append(String(Substring(content)))
             return
         }
         indentLevel = indent
@@ -165,7 +165,7 @@ private struct Builder {
         guard content.first == "[", let close = content.lastIndex(of: "]") else { return nil }
         let nameStart = content.index(after: content.startIndex)
         guard nameStart < close else { return nil }
-        return String(String.UnicodeScalarView(content[nameStart..<close]))
+        return String(Substring(content[nameStart..<close]))
     }
 
     mutating func openSection(_ name: String, line: Int) throws {
@@ -192,7 +192,7 @@ private struct Builder {
         guard !rawKey.isEmpty else {
             throw ConfigError(file: document.path, line: line, "option without a name: \(Self.quoted(content))")
         }
-        let key = String(String.UnicodeScalarView(rawKey)).lowercased()
+        let key = String(Substring(rawKey)).lowercased()
         let identity = target.name + "\u{0}" + key
         if let earlier = seenOptions[identity] {
             throw ConfigError(file: document.path, line: line,
@@ -201,7 +201,7 @@ private struct Builder {
         seenOptions[identity] = line
         finishOption()
         let value = PythonText.strip(content[content.index(after: delimiter)...])
-        option = (key, line, [String(String.UnicodeScalarView(value))])
+        option = (key, line, [String(Substring(value))])
     }
 
     mutating func finishOption() {
@@ -221,7 +221,7 @@ private struct Builder {
     }
 
     static func quoted(_ content: Substring.UnicodeScalarView) -> String {
-        let text = String(String.UnicodeScalarView(content.prefix(60)))
+        let text = String(Substring(content.prefix(60)))
         return "'\(text)'" + (content.count > 60 ? "..." : "")
     }
 }

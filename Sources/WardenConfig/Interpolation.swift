@@ -32,7 +32,7 @@ struct Interpolation {
         // value it expands, the nested ones included.
         var context = context
         context.scope.vars["__name__"] = ConfigValue(text: context.scope.section, file: nil, line: 0)
-        mapSectionReferences(in: String(String.UnicodeScalarView(text)), scope: &context.scope)
+        mapSectionReferences(in: String(Substring(text)), scope: &context.scope)
         guard depth <= Self.maximumDepth else {
             throw context.error("%(...)s references nested more than \(Self.maximumDepth) deep "
                                 + "(a value referring to itself?)")
@@ -47,7 +47,7 @@ struct Interpolation {
                 rest = rest.dropFirst(2)
             } else if next == "(" {
                 guard let (name, after) = Self.reference(at: rest) else {
-                    throw context.error("bad interpolation reference '\(String(String.UnicodeScalarView(rest.prefix(40))))'")
+                    throw context.error("bad interpolation reference '\(String(Substring(rest.prefix(40))))'")
                 }
                 let key = name.lowercased()
                 guard let replacement = context.scope.raw(key) else {
@@ -74,7 +74,7 @@ struct Interpolation {
         guard let close = text[nameStart...].firstIndex(of: ")"), close > nameStart else { return nil }
         let afterClose = text.index(after: close)
         guard afterClose < text.endIndex, text[afterClose] == "s" else { return nil }
-        return (String(String.UnicodeScalarView(text[nameStart..<close])), text[text.index(after: afterClose)...])
+        return (String(Substring(text[nameStart..<close])), text[text.index(after: afterClose)...])
     }
 
     /// Adds `sec/opt` entries for each `%(sec/opt)s` in `text` that the scope lacks.
@@ -123,7 +123,7 @@ struct Interpolation {
         let afterClose = scalars.index(after: close)
         guard afterClose < scalars.endIndex, scalars[afterClose] == "s" else { return nil }
         let string = { (range: Range<Substring.UnicodeScalarView.Index>) in
-            String(String.UnicodeScalarView(scalars[range]))
+            String(Substring(scalars[range]))
         }
         return ((string(sectionStart..<close), string(sectionStart..<sectionEnd), string(optionStart..<close)),
                 scalars.index(after: afterClose))

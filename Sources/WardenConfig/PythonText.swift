@@ -39,7 +39,7 @@ enum PythonText {
     static func stripTrailing(_ text: String) -> String {
         var view = Substring(text).unicodeScalars
         while let last = view.last, isSpace(last) { view.removeLast() }
-        return String(String.UnicodeScalarView(view))
+        return String(Substring(view))
     }
 
     /// Python's `int(text)` for the decimal forms a config value can hold:

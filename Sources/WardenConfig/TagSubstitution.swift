@@ -91,22 +91,29 @@ struct TagSubstitution {
         return nil
     }
 
-    /// Python's `str.replace`: every non-overlapping occurrence, left to right.
+    /// Python's `str.replace`: every non-overlapping occurrence, left to right. Works on
+    /// UTF-8 bytes: in well-formed UTF-8 a needle's bytes can only match at a scalar
+    /// boundary, so this finds what a scalar-by-scalar search finds. `target` is a
+    /// `<tag>`, never empty.
     static func replacingAll(_ target: String, with replacement: String, in value: String) -> String {
-        let needle = Array(target.unicodeScalars)
-        let haystack = Array(value.unicodeScalars)
-        var output = String.UnicodeScalarView()
+        let needle = Array(target.utf8)
+        let haystack = Array(value.utf8)
+        guard let first = needle.first, haystack.count >= needle.count else { return value }
+        var output: [UInt8] = []
+        var copied = 0
         var index = 0
-        while index < haystack.count {
-            if haystack[index] == needle[0], index + needle.count <= haystack.count,
-               haystack[index..<index + needle.count].elementsEqual(needle) {
-                output.append(contentsOf: replacement.unicodeScalars)
+        while index <= haystack.count - needle.count {
+            if haystack[index] == first, haystack[index..<index + needle.count].elementsEqual(needle) {
+                output.append(contentsOf: haystack[copied..<index])
+                output.append(contentsOf: replacement.utf8)
                 index += needle.count
+                copied = index
             } else {
-                output.append(haystack[index])
                 index += 1
             }
         }
-        return String(output)
+        guard copied > 0 else { return value }
+        output.append(contentsOf: haystack[copied...])
+        return String(decoding: output, as: UTF8.self)
     }
 }
