@@ -79,6 +79,9 @@ struct RegexCommand: ParsableCommand {
 
         let lines = try LogFileLines(path: log)
         let output = BufferedOutput()
+        // Read once: each read of an ArgumentParser property wrapper costs hundreds of
+        // instructions, which showed in the per-failure profile.
+        let (json, verbose) = (self.json, self.verbose)
         let keys = JSONGroupKeys(matcher.groupNameTable)
         var tally = LineTally()
         var progress = ProgressBar(total: lines.size)
