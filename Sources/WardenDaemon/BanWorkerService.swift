@@ -44,6 +44,13 @@ public final class BanWorkerService: Sendable {
         }
     }
 
+    /// Jails about to be removed by a reload: their shell actions flush or unban their
+    /// running bans before the workers stop (the kernel's copies go with the jail's sets).
+    func liftShellActions(of jails: [JailDefinition]) {
+        guard !jails.isEmpty else { return }
+        shellActions?.lift(jails: Set(jails.map(\.name)))
+    }
+
     /// Stops the readers first (their last batches reach the worker), then the worker.
     public func stop() {
         for reader in readers { reader.stop() }

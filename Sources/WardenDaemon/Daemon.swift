@@ -74,14 +74,17 @@ public final class Daemon: Sendable {
     /// `warden reload` (and SIGHUP): re-reads the configuration and restarts every jail
     /// and the workers. Bans stay in the kernel and the store, positions make the jails
     /// continue where they stopped; a jail no longer configured is stopped and its bans
-    /// removed (store, kernel set), as fail2ban-client's reload does.
+    /// removed (store, kernel set, and its shell actions' `actionflush` or `actionunban`),
+    /// as fail2ban-client's reload does.
     public func reload() throws {
         try lifecycle.withLock { _ in
             let configuration = try JailConfiguration.load(from: settings.configDirectory)
             let previous = running.withLock { running in defer { running = nil }; return running }
-            if let previous { stopJails(previous) }
             let kept = Set(configuration.jails.map(\.name))
-            try removeJails((previous?.jails ?? []).map(\.definition).filter { !kept.contains($0.name) }, keeping: configuration.jails)
+            let removed = (previous?.jails ?? []).map(\.definition).filter { !kept.contains($0.name) }
+            previous?.workers?.liftShellActions(of: removed)
+            if let previous { stopJails(previous) }
+            try removeJails(removed, keeping: configuration.jails)
             let started = try startJails(configuration.jails)
             running.withLock { $0 = started }
             logger.notice("configuration reloaded", metadata: ["jails": "\(started.jails.map(\.definition.name).joined(separator: ","))"])
@@ -100,6 +103,7 @@ public final class Daemon: Sendable {
             let replacement = configuration.jails.first { $0.name == name }
             guard old != nil || replacement != nil else { throw DaemonError.refused("NOK: ('\(name)',) — no such jail") }
             var others = previous.jails.filter { $0.definition.name != name }
+            if replacement == nil, let old { previous.workers?.liftShellActions(of: [old.definition]) }
             previous.workers?.stop()
             old?.stop()
             if replacement == nil, let old { try removeJails([old.definition], keeping: others.map(\.definition)) }

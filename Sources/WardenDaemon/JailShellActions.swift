@@ -111,6 +111,31 @@ public final class JailShellActions: Sendable {
         }
     }
 
+    /// Jails that left the configuration (reload): what fail2ban does when it stops a
+    /// jail. Each action with an `actionflush` runs it once; the others get `actionunban`
+    /// for every ban of the jail that is still running. Their scheduled ends are dropped;
+    /// `actionstop` follows when the workers stop.
+    func lift(jails removed: Set<String>) {
+        let now = wallClock()
+        let running: [StoredBan]
+        do {
+            running = try store.restoreBans(now: now).filter { removed.contains($0.jail) }
+        } catch {
+            logger.error("cannot read the bans of removed jails for their actions", metadata: ["error": "\(error)"])
+            return
+        }
+        for jail in removed.sorted() {
+            for action in actions[jail] ?? [] {
+                guard let flush = action.command(.flush) else { continue }
+                runner.submit(flush, label: "\(jail)/\(action.name) actionflush")
+            }
+        }
+        for ban in running where actions[ban.jail] != nil {
+            schedule.cancel(UnbanSchedule.Ban(jail: ban.jail, address: ban.address))
+            unban(jail: ban.jail, address: ban.address, at: now, skippingFlushedActions: true)
+        }
+    }
+
     /// The schedule's thread: these bans' time is over.
     private func ended(_ bans: [UnbanSchedule.Ban], at now: Double) {
         for ban in bans { unban(jail: ban.jail, address: ban.address, at: now) }
@@ -121,8 +146,9 @@ public final class JailShellActions: Sendable {
         }
     }
 
-    private func unban(jail: String, address: String, at now: Double) {
-        let jailActions = actions[jail] ?? []
+    /// `skippingFlushedActions`: leave out actions that were flushed instead.
+    private func unban(jail: String, address: String, at now: Double, skippingFlushedActions: Bool = false) {
+        let jailActions = (actions[jail] ?? []).filter { !skippingFlushedActions || $0.command(.flush) == nil }
         guard let network = NetworkAddress(address) else { return }
         let stored = try? store.currentBan(jail: jail, address: address)
         let decision = BanDecision(jail: jail, address: network, banTime: stored?.ban.banTime ?? 0,

@@ -109,4 +109,50 @@ import Testing
         #expect(lines().filter { $0 == "unban 198.51.100.3" }.count == 1)
         #expect(lines().filter { $0.hasPrefix("unban") }.count == 3)
     }
+
+    /// A jail dropped from the configuration by `warden reload JAIL` or `warden reload`
+    /// is stopped as fail2ban stops one: an action with `actionflush` runs it once, an
+    /// action without gets `actionunban` for each running ban, then `actionstop`.
+    @Test func reloadWithoutTheJailFlushesOrUnbansItsActionsRequiresRoot() throws {
+        let record = NSTemporaryDirectory() + "warden-lift-\(getpid())-\(Int.random(in: 0..<1_000_000)).txt"
+        defer { try? FileManager.default.removeItem(atPath: record) }
+        let harness = try DaemonHarness(ipc: "memory", bantime: 600,
+                                        actions: ["nftables[type=allports, protocol=all]", "record[file=\"\(record)\"]",
+                                                  "flushing[file=\"\(record)\"]"])
+        try FileManager.default.createDirectory(atPath: harness.directory + "/action.d", withIntermediateDirectories: true)
+        try """
+            [Definition]
+            actionban = echo "ban <ip>" >> <file>
+            actionunban = echo "unban <ip>" >> <file>
+            actionstop = echo "stop record" >> <file>
+
+            [Init]
+            file = /dev/null
+            """.write(toFile: harness.directory + "/action.d/record.conf", atomically: true, encoding: .utf8)
+        try """
+            [Definition]
+            actionunban = echo "flushing unban <ip>" >> <file>
+            actionflush = echo "flush <name>" >> <file>
+
+            [Init]
+            file = /dev/null
+            """.write(toFile: harness.directory + "/action.d/flushing.conf", atomically: true, encoding: .utf8)
+        func lines() -> [String] {
+            ((try? String(contentsOfFile: record, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        }
+        try harness.startDaemon()
+        #expect(try harness.client("ban", "demo", "203.0.113.5", "198.51.100.3") == "2")
+        try harness.waitUntil("actionban ran for both") { lines().filter { $0.hasPrefix("ban ") }.count == 2 }
+
+        try "[demo]\nenabled = false\n".write(toFile: harness.directory + "/jail.local", atomically: true, encoding: .utf8)
+        #expect(try harness.client("reload", "demo") == "OK")
+        try harness.waitUntil("the removed jail's actions ran") { lines().contains("stop record") }
+        let lifted = Array(lines().dropFirst(2))
+        #expect(Set(lifted.filter { $0.hasPrefix("unban ") }) == ["unban 203.0.113.5", "unban 198.51.100.3"], "\(lifted)")
+        #expect(lifted.filter { $0 == "flush demo" }.count == 1, "\(lifted)")
+        #expect(!lifted.contains { $0.hasPrefix("flushing unban") }, "\(lifted)")
+        #expect(lifted.last == "stop record", "\(lifted)")
+        #expect(try harness.storedBans().isEmpty)
+        harness.stopDaemon()
+    }
 }
