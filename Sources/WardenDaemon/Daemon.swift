@@ -136,7 +136,7 @@ public final class Daemon: Sendable {
 
     private func startJails(_ definitions: [JailDefinition]? = nil) throws -> Running {
         let definitions = try definitions ?? JailConfiguration.load(from: settings.configDirectory).jails
-        try? store.purge(age: settings.databasePurgeAge, now: wallClock())
+        _ = try? store.purge(age: settings.databasePurgeAge, now: wallClock())
         let workers = try startWorkers(definitions)
         var jails: [JailPipeline] = []
         do {

@@ -19,8 +19,7 @@ import Synchronization
 public final class JournalReader: Sendable {
     public let configuration: JournalReaderConfiguration
     public let statistics = SourceStatistics()
-    private let stopSignal: Int32
-    private let thread: Mutex<DedicatedThread?> = Mutex(nil)
+    private let thread: SourceThread
     private let consumer: @Sendable (JournalBatch) -> Void
     private let diagnostics: @Sendable (String) -> Void
 
@@ -35,13 +34,7 @@ public final class JournalReader: Sendable {
         self.configuration = configuration
         self.consumer = consumer
         self.diagnostics = diagnostics
-        stopSignal = warden_eventfd()
-        guard stopSignal >= 0 else { throw LogSourceError.system(call: "eventfd", reason: systemErrorText()) }
-    }
-
-    deinit {
-        stop()
-        close(stopSignal)
+        thread = try SourceThread()
     }
 
     /// Opens the journal, applies the matches and positions it (after the saved cursor,
@@ -49,20 +42,16 @@ public final class JournalReader: Sendable {
     public func start() throws {
         let cursor = try configuration.cursorStore?.loadCursor() ?? nil
         let loop = try JournalLoop(
-            configuration: configuration, statistics: statistics, stopSignal: stopSignal,
+            configuration: configuration, statistics: statistics, stopSignal: thread.stopSignal,
             diagnostics: diagnostics, consumer: consumer
         )
         loop.position(cursor: cursor)
-        let running = try startDedicatedThread { loop.run() }
-        thread.withLock { $0 = running }
+        try thread.start { loop.run() }
     }
 
     /// Stops after the batch being delivered, saves the cursor and joins the thread.
     public func stop() {
-        guard let running = thread.withLock({ thread in defer { thread = nil }; return thread }) else { return }
-        var one: UInt64 = 1
-        _ = write(stopSignal, &one, 8)
-        running.join()
+        thread.stop()
     }
 }
 
@@ -159,7 +148,7 @@ private final class JournalLoop: @unchecked Sendable {
     private static func addMatches(_ words: [String], to journal: OpaquePointer, with systemd: SystemdJournal) throws {
         for word in words {
             if word == "+" {
-                systemd.addDisjunction(journal)
+                _ = systemd.addDisjunction(journal)
                 continue
             }
             guard let equals = word.utf8.firstIndex(of: UInt8(ascii: "=")), equals != word.utf8.startIndex else {
@@ -179,7 +168,7 @@ private final class JournalLoop: @unchecked Sendable {
                 if systemd.next(journal) > 0, systemd.testCursor(journal, saved) <= 0,
                    systemd.previous(journal) <= 0 {
                     // The saved entry was vacuumed and the one found is the oldest left.
-                    systemd.seekHead(journal)
+                    _ = systemd.seekHead(journal)
                 }
                 cursor = saved
                 savedCursor = saved
@@ -190,14 +179,14 @@ private final class JournalLoop: @unchecked Sendable {
         if let start = configuration.startRealtimeMicroseconds {
             // next() then returns the first entry at or after `start`; if every entry is
             // older, nothing until new ones arrive.
-            systemd.seekRealtime(journal, start)
+            _ = systemd.seekRealtime(journal, start)
         } else if configuration.fromStart {
-            systemd.seekHead(journal)
+            _ = systemd.seekHead(journal)
         } else {
-            systemd.seekTail(journal)
+            _ = systemd.seekTail(journal)
             // After seek_tail, next() would return the last entry; stepping back onto it
             // makes next() return only entries written from now on.
-            systemd.previous(journal)
+            _ = systemd.previous(journal)
         }
     }
 
@@ -218,13 +207,13 @@ private final class JournalLoop: @unchecked Sendable {
             }
             if count == 0 {
                 // The library asked for a timeout (journal files it cannot watch).
-                systemd.process(journal)
+                _ = systemd.process(journal)
                 readAvailable()
             }
             for descriptor in ready.prefix(Int(count)) {
                 if descriptor == stopSignal { break running }
                 if descriptor == journalDescriptor {
-                    systemd.process(journal)
+                    _ = systemd.process(journal)
                     readAvailable()
                 } else if descriptor == saveTimer {
                     var expirations: UInt64 = 0
@@ -233,7 +222,7 @@ private final class JournalLoop: @unchecked Sendable {
                 }
             }
         }
-        systemd.process(journal)
+        _ = systemd.process(journal)
         readAvailable()
         saveCursor()
     }

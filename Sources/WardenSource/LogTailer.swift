@@ -19,8 +19,7 @@ import Synchronization
 public final class LogTailer: Sendable {
     public let configuration: LogTailerConfiguration
     public let statistics = SourceStatistics()
-    private let stopSignal: Int32
-    private let thread: Mutex<DedicatedThread?> = Mutex(nil)
+    private let thread: SourceThread
     private let consumer: @Sendable (LogBatch) -> Void
     private let diagnostics: @Sendable (String) -> Void
 
@@ -39,13 +38,7 @@ public final class LogTailer: Sendable {
         self.configuration = configuration
         self.consumer = consumer
         self.diagnostics = diagnostics
-        stopSignal = warden_eventfd()
-        guard stopSignal >= 0 else { throw LogSourceError.system(call: "eventfd", reason: systemErrorText()) }
-    }
-
-    deinit {
-        stop()
-        close(stopSignal)
+        thread = try SourceThread()
     }
 
     /// Opens the files (resuming saved positions) and starts following them. The files
@@ -53,20 +46,16 @@ public final class LogTailer: Sendable {
     public func start() throws {
         let saved = try configuration.positionStore?.loadPositions() ?? []
         let loop = try TailLoop(
-            configuration: configuration, statistics: statistics, stopSignal: stopSignal,
+            configuration: configuration, statistics: statistics, stopSignal: thread.stopSignal,
             diagnostics: diagnostics, consumer: consumer
         )
         loop.open(saved: saved)
-        let running = try startDedicatedThread { loop.run() }
-        thread.withLock { $0 = running }
+        try thread.start { loop.run() }
     }
 
     /// Stops after the batch being delivered, saves positions and joins the thread.
     public func stop() {
-        guard let running = thread.withLock({ thread in defer { thread = nil }; return thread }) else { return }
-        var one: UInt64 = 1
-        _ = write(stopSignal, &one, 8)
-        running.join()
+        thread.stop()
     }
 }
 

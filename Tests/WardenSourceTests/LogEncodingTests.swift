@@ -9,7 +9,7 @@ struct LogEncodingTests {
     static func tail(_ bytes: [UInt8], encoding: LogEncoding, lines: Int) throws -> [[UInt8]] {
         let directory = TemporaryDirectory()
         let path = directory.file("app.log")
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
         var configuration = LogTailerConfiguration(paths: [path])
         configuration.fromStart = true
         configuration.encoding = encoding

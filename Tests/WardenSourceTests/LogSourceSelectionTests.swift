@@ -9,7 +9,7 @@ struct LogSourceSelectionTests {
         let missing = directory.file("auth.log")
         #expect(LogSourceSelection.select(backend: "auto", paths: [missing], journalAvailable: true) == .journal)
         #expect(LogSourceSelection.select(backend: "auto", paths: [missing], journalAvailable: false) == .files(.auto))
-        FileManager.default.createFile(atPath: directory.file("secure"), contents: Data())
+        _ = FileManager.default.createFile(atPath: directory.file("secure"), contents: Data())
         #expect(LogSourceSelection.select(backend: "auto", paths: [missing, directory.file("sec*")], journalAvailable: true) == .files(.auto))
     }
 
