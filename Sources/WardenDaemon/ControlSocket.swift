@@ -50,15 +50,7 @@ public final class ControlServer: Sendable {
     /// Answers requests on a dedicated thread until `stop()`.
     public func start(handler: @escaping @Sendable (ControlRequest) -> ControlResponse) throws(DaemonError) {
         let running = try startDaemonThread { [self] in
-            var descriptors = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0),
-                               pollfd(fd: stopSignal.descriptor, events: Int16(POLLIN), revents: 0)]
-            while true {
-                let ready = poll(&descriptors, 2, -1)
-                if ready < 0 && errno == EINTR { continue }
-                if descriptors[1].revents != 0 || ready < 0 { return }
-                let connection = accept(listener, nil, nil)
-                guard connection >= 0 else { continue }
-                _ = fcntl(connection, F_SETFD, FD_CLOEXEC)
+            acceptConnections(on: listener, until: stopSignal) { connection in
                 serve(connection, handler)
                 close(connection)
             }

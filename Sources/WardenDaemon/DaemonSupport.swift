@@ -13,6 +13,22 @@ func startDaemonThread(_ body: @escaping @Sendable () -> Void) throws(DaemonErro
     }
 }
 
+/// A listening socket's accept loop, run on the calling (dedicated) thread: `serve` gets
+/// each connection (close-on-exec) and closes it; returns once `stop` is signalled.
+func acceptConnections(on listener: Int32, until stop: WakeSignal, _ serve: (Int32) -> Void) {
+    var descriptors = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: stop.descriptor, events: Int16(POLLIN), revents: 0)]
+    while true {
+        let ready = poll(&descriptors, 2, -1)
+        if ready < 0 && errno == EINTR { continue }
+        if descriptors[1].revents != 0 || ready < 0 { return }
+        let connection = accept(listener, nil, nil)
+        guard connection >= 0 else { continue }
+        _ = fcntl(connection, F_SETFD, FD_CLOEXEC)
+        serve(connection)
+    }
+}
+
 /// An eventfd used to wake a thread blocked in poll/read: `signal()` from any thread.
 final class WakeSignal: Sendable {
     let descriptor: Int32

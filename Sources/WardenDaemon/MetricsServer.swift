@@ -37,16 +37,8 @@ public final class MetricsServer: Sendable {
 
     public func start(render: @escaping @Sendable () -> String) throws(DaemonError) {
         let running = try startDaemonThread { [self] in
-            var descriptors = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0),
-                               pollfd(fd: stopSignal.descriptor, events: Int16(POLLIN), revents: 0)]
             var request = [UInt8](repeating: 0, count: 4096)
-            while true {
-                let ready = poll(&descriptors, 2, -1)
-                if ready < 0 && errno == EINTR { continue }
-                if descriptors[1].revents != 0 || ready < 0 { return }
-                let connection = accept(listener, nil, nil)
-                guard connection >= 0 else { continue }
-                _ = fcntl(connection, F_SETFD, FD_CLOEXEC)
+            acceptConnections(on: listener, until: stopSignal) { connection in
                 var timeout = timeval(tv_sec: 2, tv_usec: 0)
                 setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
                 // The request line and headers are read and ignored: there is one resource.

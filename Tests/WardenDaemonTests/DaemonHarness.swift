@@ -27,7 +27,7 @@ final class DaemonHarness: @unchecked Sendable {
         peer = "wd-p-\(tag)"
         log = directory + "/auth.log"
         try FileManager.default.createDirectory(atPath: directory + "/filter.d", withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         try """
             [Definition]
             socket = \(directory)/warden.sock

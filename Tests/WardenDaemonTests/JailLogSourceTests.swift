@@ -13,8 +13,8 @@ import WardenSource
         try FileManager.default.createDirectory(atPath: directory + "/filter.d", withIntermediateDirectories: true)
         try "[Definition]\nfailregex = from <HOST>$\njournalmatch = _COMM=demo\n"
             .write(toFile: directory + "/filter.d/demo.conf", atomically: true, encoding: .utf8)
-        FileManager.default.createFile(atPath: directory + "/exists.log", contents: nil)
-        FileManager.default.createFile(atPath: directory + "/a.journal", contents: nil)
+        _ = FileManager.default.createFile(atPath: directory + "/exists.log", contents: nil)
+        _ = FileManager.default.createFile(atPath: directory + "/a.journal", contents: nil)
         let jail = "[demo]\nenabled = true\nfilter = demo\nbackend = \(backend)\nlogpath = \(logpath)\n"
         try jail.replacingOccurrences(of: "DIR", with: directory).write(toFile: directory + "/jail.conf", atomically: true, encoding: .utf8)
         let definition = try #require(try JailConfiguration.load(from: directory).jails.first)

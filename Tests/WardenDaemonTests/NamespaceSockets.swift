@@ -37,6 +37,28 @@ enum NamespaceSockets {
         }
     }
 
+    /// `GET /` over HTTP/1.0 to `address:port` from inside `namespace`; the whole
+    /// response (status line, headers, body) as text.
+    static func httpGet(in namespace: String, address: String, port: UInt16) throws -> String {
+        try inNamespace(namespace) {
+            let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(descriptor) }
+            var target = try socketAddress(address, port)
+            let connected = withUnsafePointer(to: &target) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            guard connected == 0 else { throw HarnessError("connect \(address):\(port): errno \(errno)") }
+            let request = Array("GET / HTTP/1.0\r\n\r\n".utf8)
+            guard send(descriptor, request, request.count, Int32(MSG_NOSIGNAL)) == request.count else { throw HarnessError("send: errno \(errno)") }
+            var response: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let count = read(descriptor, &chunk, chunk.count)
+                guard count > 0 else { break }
+                response += chunk[0..<count]
+            }
+            return String(decoding: response, as: UTF8.self)
+        }
+    }
+
     private static func socketAddress(_ address: String, _ port: UInt16) throws -> sockaddr_in {
         var result = sockaddr_in()
         result.sin_family = sa_family_t(AF_INET)
