@@ -22,6 +22,7 @@ final class JailPipeline: Sendable {
     private let writer: Mutex<(any ChannelWriter)?>
     private let calculator: BanTimeCalculator
     private let logger: Logger
+    private let banNotices: BanNoticeLog
     private let daemonMetrics: DaemonMetrics
     private let source = Mutex<RunningSource?>(nil)
     /// Whether ban workers run in this process (then channel depth and latency are known).
@@ -29,13 +30,15 @@ final class JailPipeline: Sendable {
     /// When bans decided in the middle of a read batch are published.
     private let chunkPolicy: BanChunkPolicy
 
-    init(definition: JailDefinition, store: BanStore, metrics: DaemonMetrics, localWorkers: Bool, logger: Logger) throws {
+    init(definition: JailDefinition, store: BanStore, metrics: DaemonMetrics, localWorkers: Bool, logger: Logger,
+         banNotices: BanNoticeLog) throws {
         self.definition = definition
         self.store = store
         self.daemonMetrics = metrics
         self.metrics = metrics.jail(definition.name)
         self.localWorkers = localWorkers
         self.logger = logger
+        self.banNotices = banNotices
         chunkPolicy = BanChunkPolicy(localWorkerMetrics: localWorkers ? self.metrics : nil)
         calculator = try BanTimeCalculator(definition)
         writer = Mutex(try Channel.makeWriter(definition.channel))
@@ -287,10 +290,7 @@ final class JailPipeline: Sendable {
             try writer.flush()
         }
         metrics.bans.add(bans.count, ordering: .relaxed)
-        for ban in bans {
-            logger.notice("Ban \(ban.address)", metadata: [
-                "jail": "\(ban.jail)", "bantime": "\(ban.banTime)", "bancount": "\(ban.banCount)", "failures": "\(ban.failures)"])
-        }
+        banNotices.write(bans)
     }
 
     /// `warden ban JAIL ADDR...`: bans now for the jail's ban time (with increments).
