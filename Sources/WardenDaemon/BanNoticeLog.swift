@@ -25,20 +25,21 @@ public final class BanNoticeLog: Sendable {
         prefix = DaemonLogHandler.recordPrefix(label: label) + DaemonLogHandler.levelColumn(.notice)
     }
 
-    func write(_ bans: [JailBan]) {
+    /// - Parameter addresses: each ban's address as text (formatted once for the store).
+    func write(_ bans: [JailBan], addresses: [String]) {
         guard enabled, !bans.isEmpty else { return }
         // The lines are written together, so they carry the same time.
         var timestamp: [UInt8] = []
         LogTimestamp.append(to: &timestamp)
         buffer.withLock { line in
             line.removeAll(keepingCapacity: true)
-            for ban in bans {
+            for (ban, address) in zip(bans, addresses) {
                 line += timestamp
                 line += prefix
                 line.append(UInt8(ascii: "["))
                 line += ban.jail.utf8
                 line += "] Ban ".utf8
-                line += ban.address.description.utf8
+                line += address.utf8
                 line += " bancount=".utf8
                 line += String(ban.banCount).utf8
                 line += " bantime=".utf8

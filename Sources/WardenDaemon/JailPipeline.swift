@@ -226,7 +226,7 @@ final class JailPipeline: Sendable {
                 continue
             }
             if let ban = state.counter.add(id: id.text, time: failure.time ?? now, matches: failure.matchedLines) {
-                found.bans.append(DecidedBan(ban: ban, address: address, groups: failure.groups, readAt: readAt))
+                found.bans.append(DecidedBan(ban: ban, address: address, failure: failure, readAt: readAt))
             }
         }
     }
@@ -255,7 +255,7 @@ final class JailPipeline: Sendable {
                     : 0
                 var decision = try JailBan(jail: definition.name, address: decided.address, ban: decided.ban,
                                            calculator: calculator, previousBans: previous)
-                decision.fields = decided.groups
+                decision.fields = decided.failure.groups
                 return decision
             }
             try publish(decisions, readAt: bans.map(\.readAt), progress: progress)
@@ -283,10 +283,11 @@ final class JailPipeline: Sendable {
     /// store, so a crash in between is repaired by the restore at the next start.
     /// - Parameter readAt: per ban, when its line was read (for the latency histogram).
     func publish(_ bans: [JailBan], readAt: [UInt64]? = nil, progress: ReadProgress? = nil) throws {
-        try store.record(bans.map { ban in
+        let stored = bans.map { ban in
             StoredBan(jail: ban.jail, address: ban.address.description, timeOfBan: ban.timeOfBan,
                       banTime: ban.banTime, banCount: ban.banCount, data: BanDataJSON.encode(matches: ban.matches, failures: ban.failures, fields: ban.fields))
-        }, progress: progress)
+        }
+        try store.record(stored, progress: progress)
         try writer.withLock { writer in
             guard let writer else { throw ChannelError.closed }
             for (index, ban) in bans.enumerated() {
@@ -299,7 +300,7 @@ final class JailPipeline: Sendable {
             try writer.flush()
         }
         metrics.bans.add(bans.count, ordering: .relaxed)
-        banNotices.write(bans)
+        banNotices.write(bans, addresses: stored.map(\.address))
     }
 
     /// `warden ban JAIL ADDR...`: bans now for the jail's ban time (with increments).
@@ -359,8 +360,9 @@ private struct RunningSource {
 private struct DecidedBan: Sendable {
     var ban: FailureCounter<String>.Ban
     var address: NetworkAddress
-    /// The filter's captured groups of the failure that completed the ban.
-    var groups: [String: String]
+    /// The failure that completed the ban; its captured groups (`user`, ...) become the
+    /// ban's data on the hand-off thread, which has the time to build them.
+    var failure: Failure
     /// Monotonic nanoseconds when the line's batch was read (ban latency).
     var readAt: UInt64
 }

@@ -87,6 +87,8 @@ public final class BanStore: Sendable {
         let selectUnexpired: Statement
         let upsertPosition: Statement
         let selectPositions: Statement
+        let advanceLogPosition: Statement
+        let saveJournalCursor: Statement
     }
 
     public let path: String
@@ -117,7 +119,9 @@ public final class BanStore: Sendable {
                 + " WHERE current.bantime < 0 OR current.timeofban + current.bantime > ? ORDER BY current.timeofban"),
             upsertPosition: try sqlite.prepare(
                 "INSERT OR REPLACE INTO positions(path, device, inode, offset, firstline) VALUES(?, ?, ?, ?, ?)"),
-            selectPositions: try sqlite.prepare("SELECT path, device, inode, offset, firstline FROM positions ORDER BY path")
+            selectPositions: try sqlite.prepare("SELECT path, device, inode, offset, firstline FROM positions ORDER BY path"),
+            advanceLogPosition: try sqlite.prepare(Self.advancePositionSQL),
+            saveJournalCursor: try sqlite.prepare(Self.saveCursorSQL)
         ))
     }
 
@@ -127,15 +131,28 @@ public final class BanStore: Sendable {
     public func record(_ bans: [StoredBan], progress: ReadProgress? = nil) throws {
         try connection.withLock { connection in
             try connection.sqlite.transaction {
+                let history = connection.insertHistory, current = connection.upsertCurrent
                 for ban in bans {
-                    try connection.insertHistory.run([
-                        .text(ban.jail), .text(ban.address), .real(ban.timeOfBan), .integer(ban.banTime),
-                        .integer(Int64(ban.banCount)), ban.data.map(Statement.Value.text) ?? .null])
-                    try connection.upsertCurrent.run([
-                        .text(ban.address), .text(ban.jail), .real(ban.timeOfBan), .integer(ban.banTime),
-                        .integer(Int64(ban.banCount)), .integer(connection.sqlite.lastInsertedRow)])
+                    history.reset()
+                    try history.bind(ban.jail, at: 1)
+                    try history.bind(ban.address, at: 2)
+                    try history.bind(ban.timeOfBan, at: 3)
+                    try history.bind(ban.banTime, at: 4)
+                    try history.bind(Int64(ban.banCount), at: 5)
+                    try history.bind(ban.data, at: 6)
+                    try history.runBound()
+                    current.reset()
+                    try current.bind(ban.address, at: 1)
+                    try current.bind(ban.jail, at: 2)
+                    try current.bind(ban.timeOfBan, at: 3)
+                    try current.bind(ban.banTime, at: 4)
+                    try current.bind(Int64(ban.banCount), at: 5)
+                    try current.bind(connection.sqlite.lastInsertedRow, at: 6)
+                    try current.runBound()
                 }
-                if let progress { try Self.record(progress, with: connection.sqlite) }
+                if let progress {
+                    try Self.record(progress, advancePosition: connection.advanceLogPosition, saveCursor: connection.saveJournalCursor)
+                }
             }
         }
     }
