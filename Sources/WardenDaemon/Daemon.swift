@@ -26,6 +26,7 @@ public final class Daemon: Sendable {
     public let metrics = DaemonMetrics()
     private let options: Options
     private let logger: Logger
+    private let banNotices: BanNoticeLog
     private let store: BanStore
     private let running = Mutex<Running?>(nil)
     /// Serialises start, reload and stop (SIGHUP and `warden reload` may race).
@@ -41,11 +42,13 @@ public final class Daemon: Sendable {
         var workers: BanWorkerService?
     }
 
-    public init(settings: DaemonSettings, options: Options = Options(), logger: Logger,
+    /// - Parameter banNotices: where the jails log `Ban <address>` (the logger's output, in chunks).
+    public init(settings: DaemonSettings, options: Options = Options(), logger: Logger, banNotices: BanNoticeLog,
                 onStopRequest: @escaping @Sendable () -> Void) throws {
         self.settings = settings
         self.options = options
         self.logger = logger
+        self.banNotices = banNotices
         self.onStopRequest = onStopRequest
         try Self.makeDirectory(forFile: settings.databaseFile)
         store = try BanStore(path: settings.databaseFile)
@@ -162,7 +165,7 @@ public final class Daemon: Sendable {
         let positions = Self.parentDirectory(of: settings.databaseFile) + "/positions"
         try Self.makeDirectory(forFile: positions + "/x")
         let jail = try JailPipeline(definition: definition, store: store, metrics: metrics,
-                                    localWorkers: options.localWorkers, logger: logger)
+                                    localWorkers: options.localWorkers, logger: logger, banNotices: banNotices)
         try jail.start(positionDirectory: positions)
         return jail
     }

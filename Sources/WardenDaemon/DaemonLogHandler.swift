@@ -21,7 +21,7 @@ public struct DaemonLogHandler: LogHandler {
 
     public init(label: String, output: LogOutput, level: Logger.Level) {
         self.output = output
-        prefix = Array(" \(label) [\(getpid())]: ".utf8)
+        prefix = Self.recordPrefix(label: label)
         logLevel = level
     }
 
@@ -56,8 +56,13 @@ public struct DaemonLogHandler: LogHandler {
         output.write(line)
     }
 
+    /// " label [pid]: ", what follows the timestamp.
+    static func recordPrefix(label: String) -> [UInt8] {
+        Array(" \(label) [\(getpid())]: ".utf8)
+    }
+
     /// The level in upper case, padded to 8 columns, and a space.
-    private static func levelColumn(_ level: Logger.Level) -> [UInt8] {
+    static func levelColumn(_ level: Logger.Level) -> [UInt8] {
         let name = level.rawValue.uppercased()
         return Array((name + String(repeating: " ", count: max(0, 8 - name.count)) + " ").utf8)
     }

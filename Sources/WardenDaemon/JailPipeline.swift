@@ -10,8 +10,9 @@ import WardenSource
 import WardenStore
 
 /// One jail from log to decision: a `LogTailer` thread runs the jail's `Matcher`, its
-/// `FailureCounter` and ignore lists, and for every ban records it in the store first and
-/// then publishes the decision into the jail's channel (`ipc`), where ban workers pick it up.
+/// `FailureCounter` and ignore lists and hands every ban it decides to the jail's
+/// `BanHandOff` thread, which records it in the store first and then publishes the
+/// decision into the jail's channel (`ipc`), where ban workers pick it up.
 ///
 /// Everything stateful (matcher, counter) lives on the tailer's thread; the control socket
 /// reaches the jail only through `ban`/`unban`, which use the store and the writer under a lock.
@@ -22,21 +23,21 @@ final class JailPipeline: Sendable {
     private let writer: Mutex<(any ChannelWriter)?>
     private let calculator: BanTimeCalculator
     private let logger: Logger
+    private let banNotices: BanNoticeLog
     private let daemonMetrics: DaemonMetrics
     private let source = Mutex<RunningSource?>(nil)
     /// Whether ban workers run in this process (then channel depth and latency are known).
     private let localWorkers: Bool
-    /// When bans decided in the middle of a read batch are published.
-    private let chunkPolicy: BanChunkPolicy
 
-    init(definition: JailDefinition, store: BanStore, metrics: DaemonMetrics, localWorkers: Bool, logger: Logger) throws {
+    init(definition: JailDefinition, store: BanStore, metrics: DaemonMetrics, localWorkers: Bool, logger: Logger,
+         banNotices: BanNoticeLog) throws {
         self.definition = definition
         self.store = store
         self.daemonMetrics = metrics
         self.metrics = metrics.jail(definition.name)
         self.localWorkers = localWorkers
         self.logger = logger
-        chunkPolicy = BanChunkPolicy(localWorkerMetrics: localWorkers ? self.metrics : nil)
+        self.banNotices = banNotices
         calculator = try BanTimeCalculator(definition)
         writer = Mutex(try Channel.makeWriter(definition.channel))
     }
@@ -54,19 +55,29 @@ final class JailPipeline: Sendable {
         let ignoreCommand = try definition.ignoreCommand.map {
             IgnoreCommand(command: $0, cache: try definition.ignoreCache.map(IgnoreCommand.Cache.init(parsing:)))
         }
+        let handOff = try BanHandOff<DecidedBan> { [self] bans, progress in publishDecided(bans, progress: progress) }
         // Positions and cursors live in the store; files of earlier versions are migrated.
+        // A position is saved only once the bans decided before it are recorded.
         let legacyBase = positionDirectory + "/" + Self.fileName(forJail: definition.name)
-        switch try JailLogSource(definition: definition) {
-        case .files(let watcher):
-            try startTailer(watcher: watcher, matcher: matcher, ignoreCommand: ignoreCommand,
-                            positions: StoredLogPositions(store: store, jail: definition.name, legacyFile: legacyBase + ".positions"))
-        case .journal(let journal):
-            try startJournal(journal, matcher: matcher, ignoreCommand: ignoreCommand,
-                             cursor: StoredJournalCursor(store: store, jail: definition.name, legacyFile: legacyBase + ".cursor"))
+        do {
+            switch try JailLogSource(definition: definition) {
+            case .files(let watcher):
+                try startTailer(watcher: watcher, matcher: matcher, ignoreCommand: ignoreCommand, handOff: handOff,
+                                positions: StoredLogPositions(store: store, jail: definition.name,
+                                                              legacyFile: legacyBase + ".positions", beforeSave: handOff.drain))
+            case .journal(let journal):
+                try startJournal(journal, matcher: matcher, ignoreCommand: ignoreCommand, handOff: handOff,
+                                 cursor: StoredJournalCursor(store: store, jail: definition.name,
+                                                             legacyFile: legacyBase + ".cursor", beforeSave: handOff.drain))
+            }
+        } catch {
+            handOff.stop()
+            throw error
         }
     }
 
-    private func startTailer(watcher: LogBackend, matcher: Matcher, ignoreCommand: IgnoreCommand?, positions: StoredLogPositions) throws {
+    private func startTailer(watcher: LogBackend, matcher: Matcher, ignoreCommand: IgnoreCommand?, handOff: BanHandOff<DecidedBan>,
+                             positions: StoredLogPositions) throws {
         let paths = definition.logPaths.map(\.pattern)
         guard !paths.isEmpty else { throw DaemonError.configuration("jail \(definition.name) has no logpath") }
         var configuration = LogTailerConfiguration(paths: paths)
@@ -94,9 +105,9 @@ final class JailPipeline: Sendable {
         let created = try LogTailer(
             configuration: configuration,
             diagnostics: { message in logger.warning("\(message)", metadata: ["jail": "\(jail)"]) },
-            consumer: { [self] batch in handle(batch, state) })
+            consumer: { [self] batch in handle(batch, state, handOff) })
         try created.start()
-        source.withLock { $0 = .tailer(created) }
+        source.withLock { $0 = RunningSource(reader: .tailer(created), handOff: handOff) }
         logger.info("jail started", metadata: [
             "jail": "\(jail)", "logpath": "\(paths.joined(separator: ","))", "ipc": "\(definition.channel.adapter.rawValue)",
             "maxretry": "\(definition.maxRetry)", "findtime": "\(definition.findTime)", "bantime": "\(definition.banTime)"])
@@ -107,7 +118,7 @@ final class JailPipeline: Sendable {
     /// findtime count; entries written before the jail started are the initial read, later
     /// ones are "in operation".
     private func startJournal(_ journal: JournalReaderConfiguration.Journal, matcher: Matcher, ignoreCommand: IgnoreCommand?,
-                              cursor: StoredJournalCursor) throws {
+                              handOff: BanHandOff<DecidedBan>, cursor: StoredJournalCursor) throws {
         let matches = JournalReaderConfiguration.matchWords(definition.journalMatch ?? "")
         var configuration = JournalReaderConfiguration(journal: journal, matches: matches)
         configuration.startRealtimeMicroseconds = UInt64(max(0, wallClock() - Double(definition.findTime)) * 1_000_000)
@@ -121,21 +132,24 @@ final class JailPipeline: Sendable {
         let created = try JournalReader(
             configuration: configuration,
             diagnostics: { message in logger.warning("\(message)", metadata: ["jail": "\(jail)"]) },
-            consumer: { [self] batch in handle(batch, state, startedAt: startedAt) })
+            consumer: { [self] batch in handle(batch, state, handOff, startedAt: startedAt) })
         try created.start()
-        source.withLock { $0 = .journal(created) }
+        source.withLock { $0 = RunningSource(reader: .journal(created), handOff: handOff) }
         logger.info("jail started", metadata: [
             "jail": "\(jail)", "journal": "\(journal)", "journalmatch": "\(matches.joined(separator: " "))",
             "ipc": "\(definition.channel.adapter.rawValue)", "maxretry": "\(definition.maxRetry)",
             "findtime": "\(definition.findTime)", "bantime": "\(definition.banTime)"])
     }
 
-    /// Stops reading (positions or cursor saved) and closes the channel writer.
+    /// Stops reading (positions or cursor saved), publishes the bans decided until then
+    /// and closes the channel writer.
     func stop() {
-        switch source.withLock({ source in defer { source = nil }; return source }) {
-        case .tailer(let tailer)?: tailer.stop()
-        case .journal(let reader)?: reader.stop()
-        case nil: break
+        if let running = source.withLock({ source in defer { source = nil }; return source }) {
+            switch running.reader {
+            case .tailer(let tailer): tailer.stop()
+            case .journal(let reader): reader.stop()
+            }
+            running.handOff.stop()
         }
         writer.withLock { writer in
             try? writer?.close()
@@ -150,40 +164,41 @@ final class JailPipeline: Sendable {
     // MARK: - The tailer thread
 
     // A read batch can hold thousands of lines (a burst). Bans do not wait for the whole
-    // batch: after each line, the bans decided so far may be published (`BanChunkPolicy`),
-    // so the firewall works on the first bans while the rest of the batch is matched.
+    // batch: each line's bans go to the hand-off thread at once, so the store, the channel
+    // and the firewall work on the first bans while the rest of the batch is matched.
 
-    private func handle(_ batch: LogBatch, _ state: MatchingState) {
+    private func handle(_ batch: LogBatch, _ state: MatchingState, _ handOff: BanHandOff<DecidedBan>) {
         let readAt = monotonicNanoseconds()
         let now = wallClock()
         let initialSize = state.initialSizes[batch.path] ?? 0
         var found = FoundFailures()
         for line in batch {
             state.matcher.inOperation = line.endOffset > initialSize
-            collect(state.matcher.process(line.bytes), state, now: now, into: &found)
-            if chunkPolicy.publishesNow(pending: found.bans.count, lastPublish: state.lastPublish) {
+            collect(state.matcher.process(line.bytes), state, now: now, readAt: readAt, into: &found)
+            if !found.bans.isEmpty {
                 // Recorded with the position after this line: a restart resumes right after it.
-                publishDecided(&found, state, readAt: readAt, progress: .log(position(of: batch, at: line.endOffset)))
+                handOff.submit(found.bans, progress: .log(position(of: batch, at: line.endOffset)))
+                found.bans.removeAll(keepingCapacity: true)
             }
         }
-        finish(lines: batch.count, &found, state, now: now, readAt: readAt, progress: .log(position(of: batch, at: batch.endOffset)))
+        finish(lines: batch.count, found, state, now: now)
     }
 
     /// Journal entries are matched with their own time, as fail2ban's FilterSystemd does
     /// (no date detection; the rendered line is matched whole). Bans leave at the end of
     /// the batch, not in chunks: only the batch has a cursor to record them with, and a
     /// ban recorded without one would be decided again after a crash.
-    private func handle(_ batch: JournalBatch, _ state: MatchingState, startedAt: UInt64) {
+    private func handle(_ batch: JournalBatch, _ state: MatchingState, _ handOff: BanHandOff<DecidedBan>, startedAt: UInt64) {
         let readAt = monotonicNanoseconds()
         let now = wallClock()
         var found = FoundFailures()
         for entry in batch {
             state.matcher.inOperation = entry.realtimeMicroseconds > startedAt
             let time = Double(entry.realtimeMicroseconds) / 1_000_000
-            collect(state.matcher.process(entry.bytes, time: time), state, now: now, into: &found)
+            collect(state.matcher.process(entry.bytes, time: time), state, now: now, readAt: readAt, into: &found)
         }
-        finish(lines: batch.count, &found, state, now: now, readAt: readAt,
-               progress: .journal(jail: definition.name, cursor: batch.cursor))
+        finish(lines: batch.count, found, state, now: now)
+        handOff.submit(found.bans, progress: .journal(jail: definition.name, cursor: batch.cursor))
     }
 
     private func position(of batch: LogBatch, at offset: UInt64) -> JailLogPosition {
@@ -191,13 +206,13 @@ final class JailPipeline: Sendable {
     }
 
     /// Failures of one batch that passed the ignore lists, and the bans they completed
-    /// that are not published yet.
+    /// that are not handed off yet.
     private struct FoundFailures {
         var count = 0
-        var bans: [(ban: FailureCounter<String>.Ban, address: NetworkAddress, groups: [String: String])] = []
+        var bans: [DecidedBan] = []
     }
 
-    private func collect(_ failures: [Failure], _ state: MatchingState, now: Double, into found: inout FoundFailures) {
+    private func collect(_ failures: [Failure], _ state: MatchingState, now: Double, readAt: UInt64, into found: inout FoundFailures) {
         for failure in failures {
             guard let id = failure.id else { continue }
             found.count += 1
@@ -211,15 +226,12 @@ final class JailPipeline: Sendable {
                 continue
             }
             if let ban = state.counter.add(id: id.text, time: failure.time ?? now, matches: failure.matchedLines) {
-                found.bans.append((ban, address, failure.groups))
+                found.bans.append(DecidedBan(ban: ban, address: address, failure: failure, readAt: readAt))
             }
         }
     }
 
-    /// - Parameter progress: how far the source has read once this batch is handled; the
-    ///   bans are recorded with it, so a restart neither decides them again nor skips a line.
-    private func finish(lines: Int, _ found: inout FoundFailures, _ state: MatchingState, now: Double, readAt: UInt64,
-                        progress: ReadProgress) {
+    private func finish(lines: Int, _ found: FoundFailures, _ state: MatchingState, now: Double) {
         metrics.linesRead.add(lines, ordering: .relaxed)
         metrics.failures.add(found.count, ordering: .relaxed)
         if now - state.lastPurge > 5 {
@@ -227,27 +239,26 @@ final class JailPipeline: Sendable {
             state.lastPurge = now
         }
         metrics.currentlyFailed.store(state.counter.count, ordering: .relaxed)
-        publishDecided(&found, state, readAt: readAt, progress: progress)
     }
 
-    /// Turns the pending bans into decisions (ban time with increments) and publishes
-    /// them as one chunk: one store transaction, one channel flush.
-    private func publishDecided(_ found: inout FoundFailures, _ state: MatchingState, readAt: UInt64, progress: ReadProgress) {
-        guard !found.bans.isEmpty else { return }
-        defer {
-            found.bans.removeAll(keepingCapacity: true)
-            state.lastPublish = monotonicNanoseconds()
-        }
+    // MARK: - The hand-off thread
+
+    /// Turns a chunk of decided bans into decisions (ban time with increments, which
+    /// reads the store: chunks come in order, so earlier bans are counted) and publishes
+    /// them: one store transaction with `progress`, one channel flush.
+    private func publishDecided(_ bans: [DecidedBan], progress: ReadProgress) {
         do {
-            let decisions = try found.bans.map { ban, address, groups in
+            let decisions = try bans.map { decided in
                 let previous = calculator.increment.enabled
-                    ? (try store.banCount(address: address.description, jail: calculator.increment.overallJails ? nil : definition.name)?.count ?? 0)
+                    ? (try store.banCount(address: decided.address.description,
+                                          jail: calculator.increment.overallJails ? nil : definition.name)?.count ?? 0)
                     : 0
-                var decision = try JailBan(jail: definition.name, address: address, ban: ban, calculator: calculator, previousBans: previous)
-                decision.fields = groups
+                var decision = try JailBan(jail: definition.name, address: decided.address, ban: decided.ban,
+                                           calculator: calculator, previousBans: previous)
+                decision.fields = decided.failure.groups
                 return decision
             }
-            try publish(decisions, readAt: readAt, progress: progress)
+            try publish(decisions, readAt: bans.map(\.readAt), progress: progress)
         } catch {
             logger.error("ban failed", metadata: ["jail": "\(definition.name)", "error": "\(error)"])
         }
@@ -270,27 +281,26 @@ final class JailPipeline: Sendable {
     /// Records the bans in the store (one transaction, with the read progress when they
     /// come from the log), then publishes them: a ban the kernel gets is always in the
     /// store, so a crash in between is repaired by the restore at the next start.
-    func publish(_ bans: [JailBan], readAt: UInt64? = nil, progress: ReadProgress? = nil) throws {
-        try store.record(bans.map { ban in
+    /// - Parameter readAt: per ban, when its line was read (for the latency histogram).
+    func publish(_ bans: [JailBan], readAt: [UInt64]? = nil, progress: ReadProgress? = nil) throws {
+        let stored = bans.map { ban in
             StoredBan(jail: ban.jail, address: ban.address.description, timeOfBan: ban.timeOfBan,
                       banTime: ban.banTime, banCount: ban.banCount, data: BanDataJSON.encode(matches: ban.matches, failures: ban.failures, fields: ban.fields))
-        }, progress: progress)
+        }
+        try store.record(stored, progress: progress)
         try writer.withLock { writer in
             guard let writer else { throw ChannelError.closed }
-            for ban in bans {
+            for (index, ban) in bans.enumerated() {
                 if localWorkers {
                     metrics.channelDepth.add(1, ordering: .relaxed)
-                    if let readAt { daemonMetrics.banDecided(jail: ban.jail, address: ban.address, readAt: readAt) }
+                    if let readAt { daemonMetrics.banDecided(jail: ban.jail, address: ban.address, readAt: readAt[index]) }
                 }
                 try writer.publish(ban.decision, as: .ban)
             }
             try writer.flush()
         }
         metrics.bans.add(bans.count, ordering: .relaxed)
-        for ban in bans {
-            logger.notice("Ban \(ban.address)", metadata: [
-                "jail": "\(ban.jail)", "bantime": "\(ban.banTime)", "bancount": "\(ban.banCount)", "failures": "\(ban.failures)"])
-        }
+        banNotices.write(bans, addresses: stored.map(\.address))
     }
 
     /// `warden ban JAIL ADDR...`: bans now for the jail's ban time (with increments).
@@ -335,10 +345,26 @@ final class JailPipeline: Sendable {
     }
 }
 
-/// The running reader of a jail's lines.
-private enum RunningSource {
-    case tailer(LogTailer)
-    case journal(JournalReader)
+/// The running reader of a jail's lines and the thread its bans are published on.
+private struct RunningSource {
+    enum Reader {
+        case tailer(LogTailer)
+        case journal(JournalReader)
+    }
+
+    var reader: Reader
+    var handOff: BanHandOff<DecidedBan>
+}
+
+/// A ban the matching thread decided, on its way to the hand-off thread.
+private struct DecidedBan: Sendable {
+    var ban: FailureCounter<String>.Ban
+    var address: NetworkAddress
+    /// The failure that completed the ban; its captured groups (`user`, ...) become the
+    /// ban's data on the hand-off thread, which has the time to build them.
+    var failure: Failure
+    /// Monotonic nanoseconds when the line's batch was read (ban latency).
+    var readAt: UInt64
 }
 
 /// The source thread's matching state for one jail; touched only on that thread.
@@ -349,8 +375,6 @@ private final class MatchingState: @unchecked Sendable {
     let ignoreCommand: IgnoreCommand?
     let initialSizes: [String: UInt64]
     var lastPurge = 0.0
-    /// Monotonic nanoseconds of the last publish of decided bans.
-    var lastPublish: UInt64 = 0
 
     init(matcher: Matcher, counter: FailureCounter<String>, ignore: IgnoreList, ignoreCommand: IgnoreCommand?,
          initialSizes: [String: UInt64]) {

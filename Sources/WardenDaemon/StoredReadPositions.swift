@@ -11,6 +11,9 @@ struct StoredLogPositions: LogPositionStore {
     let store: BanStore
     let jail: String
     let legacyFile: String
+    /// Waits until the bans decided before the save are recorded (`BanHandOff.drain`), so a
+    /// saved position is never past a ban that a crash could still lose.
+    let beforeSave: @Sendable () -> Void
 
     func loadPositions() throws -> [SavedPosition] {
         let rows = try store.logPositions(jail: jail)
@@ -27,6 +30,7 @@ struct StoredLogPositions: LogPositionStore {
     }
 
     func savePositions(_ positions: [SavedPosition]) throws {
+        beforeSave()
         try store.replaceLogPositions(jail: jail, positions.map { position in
             JailLogPosition(jail: jail, path: position.path, device: position.file.device, inode: position.file.inode,
                             offset: position.offset, prefix: position.prefix, rotated: position.rotated)
@@ -39,6 +43,8 @@ struct StoredJournalCursor: JournalCursorStore {
     let store: BanStore
     let jail: String
     let legacyFile: String
+    /// As `StoredLogPositions.beforeSave`.
+    let beforeSave: @Sendable () -> Void
 
     func loadCursor() throws -> String? {
         if let cursor = try store.journalCursor(jail: jail) { return cursor }
@@ -49,6 +55,7 @@ struct StoredJournalCursor: JournalCursorStore {
     }
 
     func saveCursor(_ cursor: String) throws {
+        beforeSave()
         try store.saveJournalCursor(jail: jail, cursor: cursor)
     }
 }

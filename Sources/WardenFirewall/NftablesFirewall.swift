@@ -171,9 +171,9 @@ public final class NftablesFirewall {
         for element in elements {
             if bansBySet[element.key.set] == nil && unbansBySet[element.key.set] == nil { setOrder.append(element.key.set) }
             switch element.entry.operation {
-            case .ban(.permanent): bansBySet[element.key.set, default: []].append(element.key.element)
+            case .ban(.permanent): bansBySet[element.key.set, default: []].append(element.key.element.description)
             case .ban(.seconds(let seconds)): bansBySet[element.key.set, default: []].append("\(element.key.element) timeout \(seconds)s")
-            case .unban: unbansBySet[element.key.set, default: []].append(element.key.element)
+            case .unban: unbansBySet[element.key.set, default: []].append(element.key.element.description)
             }
         }
         let table = layout.qualifiedTable
@@ -234,11 +234,12 @@ public final class NftablesFirewall {
     }
 }
 
-/// One batch entry resolved to its set and nft element text.
+/// One batch entry resolved to its set and element.
 private struct SetElement {
     struct Key: Hashable {
         var set: String
-        var element: String
+        /// The address as banned (text only for libnftables: the netlink path encodes bytes).
+        var element: NetworkAddress
     }
 
     var entry: BanBatch.Entry
@@ -250,6 +251,6 @@ private struct SetElement {
         self.entry = entry
         let family: AddressFamily = entry.address.family == .ipv4 ? .ipv4 : .ipv6
         address = family == .ipv6 ? entry.address.masked(toPrefix: jail.ipv6Prefix) : entry.address.masked(toPrefix: 32)
-        key = Key(set: jail.set(for: family, address.isHost ? .hosts : .networks), element: address.description)
+        key = Key(set: jail.set(for: family, address.isHost ? .hosts : .networks), element: address)
     }
 }

@@ -32,24 +32,28 @@ public struct NetworkAddress: Hashable, Sendable, CustomStringConvertible {
             prefix = value
             host = String(text[..<slash])
         }
-        var storage = [UInt8](repeating: 0, count: 16)
-        if storage.withUnsafeMutableBytes({ inet_pton(AF_INET, host, $0.baseAddress) }) == 1 {
-            self.init(family: .ipv4, bytes: Array(storage.prefix(4)), prefixLength: prefix)
-        } else if storage.withUnsafeMutableBytes({ inet_pton(AF_INET6, host, $0.baseAddress) }) == 1 {
-            self.init(family: .ipv6, bytes: storage, prefixLength: prefix)
-        } else {
+        // Parsed on the stack; the one array allocated is the address's own.
+        var storage: (UInt64, UInt64) = (0, 0)
+        let parsed = withUnsafeMutableBytes(of: &storage) { buffer -> [UInt8]? in
+            if inet_pton(AF_INET, host, buffer.baseAddress) == 1 { return Array(buffer.prefix(4)) }
+            if inet_pton(AF_INET6, host, buffer.baseAddress) == 1 { return Array(buffer) }
             return nil
         }
+        guard let parsed else { return nil }
+        self.init(family: parsed.count == 4 ? .ipv4 : .ipv6, bytes: parsed, prefixLength: prefix)
     }
 
     public var isHost: Bool { Int(prefixLength) == bytes.count * 8 }
 
     public var description: String {
-        var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
-        _ = bytes.withUnsafeBytes { source in
-            inet_ntop(family == .ipv4 ? AF_INET : AF_INET6, source.baseAddress, &text, socklen_t(text.count))
+        // Formatted on the stack: the store and the log ask for the text of every ban.
+        let address = withUnsafeTemporaryAllocation(of: CChar.self, capacity: Int(INET6_ADDRSTRLEN)) { text in
+            text[0] = 0
+            _ = bytes.withUnsafeBytes { source in
+                inet_ntop(family == .ipv4 ? AF_INET : AF_INET6, source.baseAddress, text.baseAddress, socklen_t(text.count))
+            }
+            return String(cString: text.baseAddress!)
         }
-        let address = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         return isHost ? address : "\(address)/\(prefixLength)"
     }
 }

@@ -25,8 +25,9 @@ public struct BanTimeCalculator: Sendable {
 
     /// Seconds to ban for, -1 (or the configured negative value) when permanent.
     /// `previousBans` is the ban count the store holds for the address; `random` is a
-    /// value in 0..<1 (injectable so tests can compare with fail2ban).
-    public func banTime(previousBans: Int, random: Double = Double.random(in: 0..<1)) throws -> Double {
+    /// value in 0..<1 (injectable so tests can compare with fail2ban), drawn only with
+    /// `rndtime` (a draw is a getrandom call, per ban).
+    public func banTime(previousBans: Int, random: @autoclosure () -> Double = Double.random(in: 0..<1)) throws -> Double {
         guard increment.enabled, banTime > 0, previousBans > 0 else { return banTime }
         var result: Double
         if !increment.multipliers.isEmpty {
@@ -39,7 +40,7 @@ public struct BanTimeCalculator: Sendable {
             result = max(banTime, value.double)
         }
         if let maxTime = increment.maxTime { result = min(result, maxTime) }
-        if let randomTime = increment.randomTime { result += random * randomTime }
+        if let randomTime = increment.randomTime { result += random() * randomTime }
         return result
     }
 

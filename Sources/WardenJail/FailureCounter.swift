@@ -45,6 +45,29 @@ public struct FailureCounter<ID: Hashable & Sendable>: Sendable {
         /// Time of the last failure, which is also when a ban starts.
         public var lastTime: Double
         public var matches: [String]
+
+        /// fail2ban's FailManager.addFailure for a known id: the retry count rescaled to
+        /// the rate seen when the first failure lies more than findtime back.
+        mutating func add(time: Double, matches added: [String], count: Int, _ configuration: Configuration) {
+            if time > lastTime {
+                if firstTime < time - configuration.findTime {
+                    let rate = Double(retry) / (time - firstTime) * configuration.findTime
+                    retry = Int(rate.rounded(.toNearestOrEven))
+                    firstTime = time - configuration.findTime
+                }
+                lastTime = time
+            }
+            retry += count
+            failures += 1
+            if configuration.maxMatches > 0 {
+                matches.append(contentsOf: added)
+                if matches.count > configuration.maxMatches {
+                    matches.removeFirst(matches.count - configuration.maxMatches)
+                }
+            } else {
+                matches = []
+            }
+        }
     }
 
     /// An id that reached maxretry, removed from the counter.
@@ -77,39 +100,18 @@ public struct FailureCounter<ID: Hashable & Sendable>: Sendable {
     @discardableResult
     public mutating func add(id: ID, time: Double, matches: [String] = [], count: Int = 1) -> Ban? {
         totalFailures += 1
-        if var record = records[id] {
-            if time > record.lastTime {
-                if record.firstTime < time - configuration.findTime {
-                    let rate = Double(record.retry) / (time - record.firstTime) * configuration.findTime
-                    record.retry = Int(rate.rounded(.toNearestOrEven))
-                    record.firstTime = time - configuration.findTime
-                }
-                record.lastTime = time
-            }
-            record.retry += count
-            record.failures += 1
-            if configuration.maxMatches > 0 {
-                record.matches.append(contentsOf: matches)
-                if record.matches.count > configuration.maxMatches {
-                    record.matches.removeFirst(record.matches.count - configuration.maxMatches)
-                }
-            } else {
-                record.matches = []
-            }
-            return settle(id, record)
+        guard let index = records.index(forKey: id) else {
+            if records.count >= configuration.maxTrackedIDs { evictOldest() }
+            let record = Record(retry: max(1, count), failures: 1, firstTime: time, lastTime: time, matches: matches)
+            guard record.retry < configuration.maxRetry else { return Ban(id: id, record: record) }
+            records[id] = record
+            return nil
         }
-        if records.count >= configuration.maxTrackedIDs { evictOldest() }
-        let record = Record(retry: max(1, count), failures: 1, firstTime: time, lastTime: time, matches: matches)
-        return settle(id, record)
-    }
-
-    private mutating func settle(_ id: ID, _ record: Record) -> Ban? {
-        if record.retry >= configuration.maxRetry {
-            records[id] = nil
-            return Ban(id: id, record: record)
-        }
-        records[id] = record
-        return nil
+        // Updated in place: a copy taken out of the dictionary would also copy its matches
+        // on the first append, and storing it back would hash the id again.
+        records.values[index].add(time: time, matches: matches, count: count, configuration)
+        guard records.values[index].retry >= configuration.maxRetry else { return nil }
+        return Ban(id: id, record: records.remove(at: index).value)
     }
 
     /// Forgets ids whose last failure is at or before `now - findTime`.

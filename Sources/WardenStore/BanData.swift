@@ -23,7 +23,8 @@ extension BanStore {
     public func currentBan(jail: String, address: String) throws -> (ban: StoredBan, data: BanData)? {
         try read { sqlite in
             let statement = try sqlite.prepare(
-                "SELECT timeofban, bantime, bancount, data FROM current WHERE jail = ? AND address = ?")
+                "SELECT current.timeofban, current.bantime, current.bancount, " + StoreSchema.currentData
+                + " FROM " + StoreSchema.currentWithData + " WHERE current.jail = ? AND current.address = ?")
             try statement.bind([.text(jail), .text(address)])
             guard try statement.step() else { return nil }
             let ban = StoredBan(jail: jail, address: address, timeOfBan: statement.double(0), banTime: statement.int(1),
@@ -106,8 +107,10 @@ extension BanStore {
     public func bansEnded(jail: String, after: Double, upTo: Double) throws -> [StoredBan] {
         try read { sqlite in
             let statement = try sqlite.prepare(
-                "SELECT address, timeofban, bantime, bancount, data FROM current WHERE jail = ? AND bantime >= 0 "
-                + "AND timeofban + bantime > ? AND timeofban + bantime <= ? ORDER BY timeofban + bantime")
+                "SELECT current.address, current.timeofban, current.bantime, current.bancount, " + StoreSchema.currentData
+                + " FROM " + StoreSchema.currentWithData + " WHERE current.jail = ? AND current.bantime >= 0 "
+                + "AND current.timeofban + current.bantime > ? AND current.timeofban + current.bantime <= ? "
+                + "ORDER BY current.timeofban + current.bantime")
             try statement.bind([.text(jail), .real(after), .real(upTo)])
             var bans: [StoredBan] = []
             while try statement.step() {

@@ -74,8 +74,6 @@ public struct RestorePolicy: Sendable, Equatable {
 /// the firewall applies it, so a ban the kernel has is always one the store has.
 /// All access is serialised by a mutex; the store is safe to share between threads.
 public final class BanStore: Sendable {
-    public static let schemaVersion = 1
-
     private let connection: Mutex<Connection>
 
     private struct Connection: ~Copyable, Sendable {
@@ -89,6 +87,8 @@ public final class BanStore: Sendable {
         let selectUnexpired: Statement
         let upsertPosition: Statement
         let selectPositions: Statement
+        let advanceLogPosition: Statement
+        let saveJournalCursor: Statement
     }
 
     public let path: String
@@ -98,14 +98,15 @@ public final class BanStore: Sendable {
         let sqlite = try SQLiteConnection(path: path)
         try sqlite.execute("PRAGMA journal_mode=WAL")
         try sqlite.execute("PRAGMA synchronous=NORMAL")
-        try sqlite.execute(Self.schema)
+        try StoreSchema.prepare(sqlite)
         try sqlite.execute(Self.positionSchema)
         connection = Mutex(Connection(
             sqlite: sqlite,
             insertHistory: try sqlite.prepare(
                 "INSERT INTO bans(jail, address, timeofban, bantime, bancount, data) VALUES(?, ?, ?, ?, ?, ?)"),
+            // The data stays in the history row (`ban`); the current row is the key and the times.
             upsertCurrent: try sqlite.prepare(
-                "INSERT OR REPLACE INTO current(address, jail, timeofban, bantime, bancount, data) VALUES(?, ?, ?, ?, ?, ?)"),
+                "INSERT OR REPLACE INTO current(address, jail, timeofban, bantime, bancount, data, ban) VALUES(?, ?, ?, ?, ?, NULL, ?)"),
             deleteCurrent: try sqlite.prepare("DELETE FROM current WHERE jail = ? AND address = ?"),
             deleteCurrentJail: try sqlite.prepare("DELETE FROM current WHERE jail = ?"),
             selectCount: try sqlite.prepare(
@@ -113,48 +114,45 @@ public final class BanStore: Sendable {
             selectCountOverall: try sqlite.prepare(
                 "SELECT sum(bancount), max(timeofban) FROM current WHERE address = ? HAVING count(*) > 0"),
             selectUnexpired: try sqlite.prepare(
-                "SELECT jail, address, timeofban, bantime, bancount, data FROM current "
-                + "WHERE bantime < 0 OR timeofban + bantime > ? ORDER BY timeofban"),
+                "SELECT current.jail, current.address, current.timeofban, current.bantime, current.bancount, "
+                + StoreSchema.currentData + " FROM " + StoreSchema.currentWithData
+                + " WHERE current.bantime < 0 OR current.timeofban + current.bantime > ? ORDER BY current.timeofban"),
             upsertPosition: try sqlite.prepare(
                 "INSERT OR REPLACE INTO positions(path, device, inode, offset, firstline) VALUES(?, ?, ?, ?, ?)"),
-            selectPositions: try sqlite.prepare("SELECT path, device, inode, offset, firstline FROM positions ORDER BY path")
+            selectPositions: try sqlite.prepare("SELECT path, device, inode, offset, firstline FROM positions ORDER BY path"),
+            advanceLogPosition: try sqlite.prepare(Self.advancePositionSQL),
+            saveJournalCursor: try sqlite.prepare(Self.saveCursorSQL)
         ))
     }
 
-    static let schema = """
-        CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
-        INSERT OR IGNORE INTO meta(key, value) VALUES('schema', '\(schemaVersion)');
-        CREATE TABLE IF NOT EXISTS bans(
-            jail TEXT NOT NULL, address TEXT NOT NULL, timeofban REAL NOT NULL,
-            bantime INTEGER NOT NULL, bancount INTEGER NOT NULL DEFAULT 1, data TEXT);
-        CREATE INDEX IF NOT EXISTS bans_timeofban ON bans(timeofban);
-        CREATE INDEX IF NOT EXISTS bans_address ON bans(address);
-        CREATE TABLE IF NOT EXISTS current(
-            address TEXT NOT NULL, jail TEXT NOT NULL, timeofban REAL NOT NULL,
-            bantime INTEGER NOT NULL, bancount INTEGER NOT NULL DEFAULT 1, data TEXT,
-            PRIMARY KEY(address, jail)) WITHOUT ROWID;
-        CREATE INDEX IF NOT EXISTS current_timeofban ON current(timeofban);
-        CREATE TABLE IF NOT EXISTS positions(
-            path TEXT PRIMARY KEY, device INTEGER NOT NULL, inode INTEGER NOT NULL,
-            offset INTEGER NOT NULL, firstline TEXT) WITHOUT ROWID;
-        """
-
-    private static func values(_ ban: StoredBan, addressFirst: Bool) -> [Statement.Value] {
-        let key: [Statement.Value] = addressFirst ? [.text(ban.address), .text(ban.jail)] : [.text(ban.jail), .text(ban.address)]
-        return key + [.real(ban.timeOfBan), .integer(ban.banTime), .integer(Int64(ban.banCount)),
-                      ban.data.map(Statement.Value.text) ?? .null]
-    }
-
-    /// Writes bans (history and current) in one transaction, with how far their jail had
-    /// read when it decided them (`ReadProgress`); committed when it returns.
+    /// Writes bans (a history row with the data, and the current row pointing at it) in
+    /// one transaction, with how far their jail had read when it decided them
+    /// (`ReadProgress`); committed when it returns.
     public func record(_ bans: [StoredBan], progress: ReadProgress? = nil) throws {
         try connection.withLock { connection in
             try connection.sqlite.transaction {
+                let history = connection.insertHistory, current = connection.upsertCurrent
                 for ban in bans {
-                    try connection.insertHistory.run(Self.values(ban, addressFirst: false))
-                    try connection.upsertCurrent.run(Self.values(ban, addressFirst: true))
+                    history.reset()
+                    try history.bind(ban.jail, at: 1)
+                    try history.bind(ban.address, at: 2)
+                    try history.bind(ban.timeOfBan, at: 3)
+                    try history.bind(ban.banTime, at: 4)
+                    try history.bind(Int64(ban.banCount), at: 5)
+                    try history.bind(ban.data, at: 6)
+                    try history.runBound()
+                    current.reset()
+                    try current.bind(ban.address, at: 1)
+                    try current.bind(ban.jail, at: 2)
+                    try current.bind(ban.timeOfBan, at: 3)
+                    try current.bind(ban.banTime, at: 4)
+                    try current.bind(Int64(ban.banCount), at: 5)
+                    try current.bind(connection.sqlite.lastInsertedRow, at: 6)
+                    try current.runBound()
                 }
-                if let progress { try Self.record(progress, with: connection.sqlite) }
+                if let progress {
+                    try Self.record(progress, advancePosition: connection.advanceLogPosition, saveCursor: connection.saveJournalCursor)
+                }
             }
         }
     }
@@ -225,18 +223,23 @@ public final class BanStore: Sendable {
 
     /// `dbpurgeage`: drops history older than `age` seconds and current entries that
     /// ended long ago — started before `now - age` and, like fail2ban's bips purge,
-    /// over by three ban times before it. Permanent bans stay. Returns rows deleted.
+    /// over by three ban times before it. Permanent bans stay. A current entry that
+    /// stays while its history row goes takes the row's data first. Returns rows deleted.
     @discardableResult
     public func purge(age: Double, now: Double) throws -> Int {
         try connection.withLock { connection in
             try connection.sqlite.transaction {
                 let limit = now - age
-                let history = try connection.sqlite.prepare("DELETE FROM bans WHERE timeofban < ?")
-                try history.run([.real(limit)])
-                var deleted = connection.sqlite.changes
                 let current = try connection.sqlite.prepare(
                     "DELETE FROM current WHERE timeofban < ? AND bantime >= 0 AND timeofban + bantime * 3 < ?")
                 try current.run([.real(limit), .real(limit)])
+                var deleted = connection.sqlite.changes
+                let keepData = try connection.sqlite.prepare(
+                    "UPDATE current SET data = (SELECT data FROM bans WHERE bans.rowid = current.ban), ban = NULL "
+                    + "WHERE ban IN (SELECT rowid FROM bans WHERE timeofban < ?)")
+                try keepData.run([.real(limit)])
+                let history = try connection.sqlite.prepare("DELETE FROM bans WHERE timeofban < ?")
+                try history.run([.real(limit)])
                 deleted += connection.sqlite.changes
                 return deleted
             }

@@ -76,22 +76,24 @@ extension BanStore {
     }
 
     public func saveJournalCursor(jail: String, cursor: String) throws {
-        try withTransaction { sqlite in try Self.saveCursor(jail: jail, cursor: cursor, with: sqlite) }
+        try withTransaction { sqlite in try sqlite.prepare(Self.saveCursorSQL).run([.text(jail), .text(cursor)]) }
     }
 
     /// Moves the jail's position forward inside the bans' transaction (`record`). A row the
     /// tailer saved keeps its prefix and rotated flag; a file not saved yet gets a row that
     /// the tailer's next save completes.
-    static func record(_ progress: ReadProgress, with sqlite: SQLiteConnection) throws {
+    static let advancePositionSQL = """
+        INSERT INTO logs(jail, path, device, inode, offset, prefix, rotated) VALUES(?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT(jail, path, device, inode) DO UPDATE SET offset = max(offset, excluded.offset)
+        """
+    static let saveCursorSQL = "INSERT OR REPLACE INTO journals(jail, cursor) VALUES(?, ?)"
+
+    /// Records `progress` with the statements prepared from `advancePositionSQL` and
+    /// `saveCursorSQL` (every chunk of bans records one; compiling them each time is not free).
+    static func record(_ progress: ReadProgress, advancePosition: Statement, saveCursor: Statement) throws {
         switch progress {
-        case .log(let position):
-            let statement = try sqlite.prepare("""
-                INSERT INTO logs(jail, path, device, inode, offset, prefix, rotated) VALUES(?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT(jail, path, device, inode) DO UPDATE SET offset = max(offset, excluded.offset)
-                """)
-            try upsert(position, with: statement)
-        case .journal(let jail, let cursor):
-            try saveCursor(jail: jail, cursor: cursor, with: sqlite)
+        case .log(let position): try upsert(position, with: advancePosition)
+        case .journal(let jail, let cursor): try saveCursor.run([.text(jail), .text(cursor)])
         }
     }
 
@@ -101,9 +103,5 @@ extension BanStore {
             .integer(Int64(bitPattern: position.inode)), .integer(Int64(bitPattern: position.offset)),
             .text(position.prefix), .integer(position.rotated ? 1 : 0),
         ])
-    }
-
-    private static func saveCursor(jail: String, cursor: String, with sqlite: SQLiteConnection) throws {
-        try sqlite.prepare("INSERT OR REPLACE INTO journals(jail, cursor) VALUES(?, ?)").run([.text(jail), .text(cursor)])
     }
 }

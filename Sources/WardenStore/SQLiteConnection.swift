@@ -75,6 +75,9 @@ final class SQLiteConnection: @unchecked Sendable {
     }
 
     var changes: Int { Int(sqlite3_changes(handle)) }
+
+    /// The rowid of the last row an INSERT added on this connection.
+    var lastInsertedRow: Int64 { sqlite3_last_insert_rowid(handle) }
 }
 
 /// A prepared statement; values bind by 1-based position, columns read by 0-based index.
@@ -113,6 +116,37 @@ final class Statement: @unchecked Sendable {
             }
             guard status == SQLITE_OK else { throw connection.error(status, sql) }
         }
+    }
+
+    /// Binds one value by 1-based position, for statements run per row in a hot loop
+    /// (`reset()` first): no array of values to build.
+    func bind(_ text: String, at index: Int32) throws {
+        try check(sqlite3_bind_text(handle, index, text, -1, csqlite_transient()))
+    }
+
+    func bind(_ text: String?, at index: Int32) throws {
+        guard let text else { return try check(sqlite3_bind_null(handle, index)) }
+        try bind(text, at: index)
+    }
+
+    func bind(_ number: Int64, at index: Int32) throws {
+        try check(sqlite3_bind_int64(handle, index, number))
+    }
+
+    func bind(_ number: Double, at index: Int32) throws {
+        try check(sqlite3_bind_double(handle, index, number))
+    }
+
+    /// Makes the statement ready to bind and run again (bindings are kept until replaced).
+    func reset() { sqlite3_reset(handle) }
+
+    /// Steps to completion with what is bound (for statements without rows).
+    func runBound() throws {
+        while try step() {}
+    }
+
+    private func check(_ status: Int32) throws {
+        guard status == SQLITE_OK else { throw connection.error(status, sql) }
     }
 
     /// Steps once: true when a row is available.

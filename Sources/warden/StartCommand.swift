@@ -68,7 +68,8 @@ struct StartCommand: ParsableCommand {
         options.localWorkers = !externalWorkers
         let daemon: Daemon
         do {
-            daemon = try Daemon(settings: settings, options: options, logger: logger) { SignalLoop.requestStop() }
+            daemon = try Daemon(settings: settings, options: options, logger: logger,
+                                banNotices: BanNoticeLog(label: "warden", output: output, level: level)) { SignalLoop.requestStop() }
             try daemon.start()
         } catch {
             logger.critical("warden failed to start", metadata: ["error": "\(error)"])
