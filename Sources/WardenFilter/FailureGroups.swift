@@ -102,7 +102,7 @@ struct GroupValues: Sendable {
             let overlap = bytes.count - used
             if overlap > 0 {
                 bytes.withUnsafeMutableBufferPointer { all in
-                    UnsafeMutableBufferPointer(rebasing: all[used...]).update(fromContentsOf: value[0..<overlap])
+                    _ = UnsafeMutableBufferPointer(rebasing: all[used...]).update(fromContentsOf: value[0..<overlap])
                 }
             }
             bytes.append(contentsOf: UnsafeBufferPointer(rebasing: value[max(overlap, 0)...]))
@@ -185,7 +185,8 @@ struct MatchedLines: Sendable {
         guard keepsText, other.keepsText else { return }
         let offset = bytes.count
         bytes.append(contentsOf: other.bytes)
-        ends.append(contentsOf: other.ends.map { $0 + offset })
+        ends.reserveCapacity(ends.count + other.ends.count)
+        for end in other.ends { ends.append(end + offset) }
     }
 
     var strings: [String] {

@@ -18,7 +18,7 @@ public struct NetworkAddress: Hashable, Sendable, CustomStringConvertible {
         guard bytes.count == width || (bytes.count == 16 && bytes[width...].allSatisfy { $0 == 0 }),
               Int(prefix) <= width * 8 else { return nil }
         self.family = family
-        self.bytes = Array(bytes.prefix(width))
+        self.bytes = bytes.count == width ? bytes : Array(bytes.prefix(width))
         self.prefixLength = prefix
     }
 
@@ -32,6 +32,10 @@ public struct NetworkAddress: Hashable, Sendable, CustomStringConvertible {
             prefix = value
             host = String(text[..<slash])
         }
+        if let octets = Self.ipv4Octets(host.utf8) {
+            self.init(family: .ipv4, bytes: octets, prefixLength: prefix)
+            return
+        }
         // Parsed on the stack; the one array allocated is the address's own.
         var storage: (UInt64, UInt64) = (0, 0)
         let parsed = withUnsafeMutableBytes(of: &storage) { buffer -> [UInt8]? in
@@ -41,6 +45,36 @@ public struct NetworkAddress: Hashable, Sendable, CustomStringConvertible {
         }
         guard let parsed else { return nil }
         self.init(family: parsed.count == 4 ? .ipv4 : .ipv6, bytes: parsed, prefixLength: prefix)
+    }
+
+    /// glibc's `inet_pton(AF_INET, ...)` rules on the text's bytes: four decimal octets up
+    /// to 255, no leading zeros, nothing else. A burst parses thousands of addresses, and
+    /// the C call cost more than the parse through the string bridge.
+    static func ipv4Octets(_ text: String.UTF8View) -> [UInt8]? {
+        var octets: [UInt8] = [0, 0, 0, 0]
+        var index = 0
+        var count = 0
+        var sawDigit = false
+        for byte in text {
+            if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
+                let value = Int(octets[index]) * 10 + Int(byte - UInt8(ascii: "0"))
+                if sawDigit && octets[index] == 0 { return nil }
+                if value > 255 { return nil }
+                octets[index] = UInt8(value)
+                if !sawDigit {
+                    count += 1
+                    if count > 4 { return nil }
+                    sawDigit = true
+                }
+            } else if byte == UInt8(ascii: "."), sawDigit {
+                if count == 4 { return nil }
+                index += 1
+                sawDigit = false
+            } else {
+                return nil
+            }
+        }
+        return count == 4 ? octets : nil
     }
 
     public var isHost: Bool { Int(prefixLength) == bytes.count * 8 }

@@ -1,3 +1,4 @@
+import Glibc
 import Testing
 @testable import WardenIPC
 
@@ -97,5 +98,35 @@ import Testing
                     ["ipc.allow": "someone"], ["ipc.policy": "drop", "ipc.overwrite": "yes"]] {
             #expect(throws: ChannelError.self) { try ChannelConfiguration(jailOptions: bad, jail: "j") }
         }
+    }
+
+    /// The byte-level IPv4 parser of `NetworkAddress` accepts exactly what glibc's
+    /// `inet_pton(AF_INET, ...)` accepts, with the same octets, on random short strings
+    /// of digits and dots (and a few other bytes) and on the edge cases.
+    @Test func ipv4ParserAgreesWithInetPton() {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        let alphabet = Array("0123456789....1925x: ".utf8)
+        var cases = ["0.0.0.0", "255.255.255.255", "256.1.1.1", "1.2.3", "1.2.3.4.5", "01.2.3.4", "1..2.3", ".1.2.3.4",
+                     "1.2.3.4.", "", "1.2.3.04", "192.0.2.1", "00.1.2.3", "1.2.3.4 "]
+        for _ in 0..<200_000 {
+            let length = Int(next() % 17)
+            cases.append(String(decoding: (0..<length).map { _ in alphabet[Int(next() % UInt64(alphabet.count))] }, as: UTF8.self))
+        }
+        var accepted = 0
+        for text in cases {
+            var reference: [UInt8] = [0, 0, 0, 0]
+            let valid = inet_pton(AF_INET, text, &reference) == 1
+            let parsed = NetworkAddress.ipv4Octets(text.utf8)
+            #expect(parsed == (valid ? reference : nil), "\(text)")
+            if valid { accepted += 1 }
+        }
+        #expect(accepted > 100)
     }
 }
