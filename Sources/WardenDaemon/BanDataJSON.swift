@@ -5,19 +5,22 @@
 enum BanDataJSON {
     static func encode(matches: [String], failures: Int, fields: [String: String] = [:]) -> String {
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(32 + matches.reduce(0) { $0 + $1.utf8.count + 4 })
-        bytes.append(contentsOf: #"{"matches": ["#.utf8)
+        bytes.reserveCapacity(64 + matches.reduce(0) { $0 + $1.utf8.count + 4 } + fields.count * 32)
+        JSONText.appendLiteral(#"{"matches": ["#, to: &bytes)
         for (index, line) in matches.enumerated() {
-            if index > 0 { bytes.append(contentsOf: ", ".utf8) }
+            if index > 0 { JSONText.appendLiteral(", ", to: &bytes) }
             JSONText.appendString(line, to: &bytes)
         }
-        bytes.append(contentsOf: #"], "failures": "#.utf8)
-        bytes.append(contentsOf: String(failures).utf8)
-        for (name, value) in fields.sorted(by: { $0.key < $1.key }) where name != "matches" && name != "failures" {
-            bytes.append(contentsOf: ", ".utf8)
-            JSONText.appendString(name, to: &bytes)
-            bytes.append(contentsOf: ": ".utf8)
-            JSONText.appendString(value, to: &bytes)
+        JSONText.appendLiteral(#"], "failures": "#, to: &bytes)
+        var count = String(failures)
+        count.withUTF8 { bytes.append(contentsOf: $0) }
+        if !fields.isEmpty {
+            for (name, value) in fields.sorted(by: { $0.key < $1.key }) where name != "matches" && name != "failures" {
+                JSONText.appendLiteral(", ", to: &bytes)
+                JSONText.appendString(name, to: &bytes)
+                JSONText.appendLiteral(": ", to: &bytes)
+                JSONText.appendString(value, to: &bytes)
+            }
         }
         bytes.append(UInt8(ascii: "}"))
         return String(decoding: bytes, as: UTF8.self)

@@ -37,18 +37,31 @@ public final class BanNoticeLog: Sendable {
                 line += timestamp
                 line += prefix
                 line.append(UInt8(ascii: "["))
-                line += ban.jail.utf8
-                line += "] Ban ".utf8
-                line += address.utf8
-                line += " bancount=".utf8
-                line += String(ban.banCount).utf8
-                line += " bantime=".utf8
-                line += String(ban.banTime).utf8
-                line += " failures=".utf8
-                line += String(ban.failures).utf8  // short numbers: no allocation
+                line.append(text: ban.jail)
+                line.append(literal: "] Ban ")
+                line.append(text: address)
+                line.append(literal: " bancount=")
+                line.append(text: String(ban.banCount))  // short numbers: no allocation
+                line.append(literal: " bantime=")
+                line.append(text: String(ban.banTime))
+                line.append(literal: " failures=")
+                line.append(text: String(ban.failures))
                 line.append(UInt8(ascii: "\n"))
             }
             output.write(line)
         }
+    }
+}
+
+/// Appends through contiguous UTF-8 in one copy: `+= text.utf8` goes element by element
+/// through the generic sequence path, several times per ban line in a burst.
+private extension Array where Element == UInt8 {
+    mutating func append(literal: StaticString) {
+        literal.withUTF8Buffer { append(contentsOf: $0) }
+    }
+
+    mutating func append(text: String) {
+        var text = text
+        text.withUTF8 { append(contentsOf: $0) }
     }
 }

@@ -7,18 +7,34 @@ public enum JSONText {
     /// other UTF-8 passes through unchanged. Runs without escapes are copied whole (each
     /// ban's data is a few log lines, written in a burst thousands of times).
     public static func appendString(_ text: String, to bytes: inout [UInt8]) {
-        bytes.append(UInt8(ascii: "\""))
         var text = text
-        text.withUTF8 { utf8 in
+        text.withUTF8 { appendString(utf8: $0, to: &bytes) }
+    }
+
+    /// The same for UTF-8 bytes; scans with a pointer, copying each run without escapes
+    /// in one append.
+    static func appendString(utf8: UnsafeBufferPointer<UInt8>, to bytes: inout [UInt8]) {
+        bytes.append(UInt8(ascii: "\""))
+        if let base = utf8.baseAddress {
             var runStart = 0
-            for index in utf8.indices where utf8[index] < 0x20 || utf8[index] == UInt8(ascii: "\"") || utf8[index] == UInt8(ascii: "\\") {
-                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
-                appendEscaped(utf8[index], to: &bytes)
-                runStart = index + 1
+            var index = 0
+            while index < utf8.count {
+                let byte = base[index]
+                if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+                    bytes.append(contentsOf: UnsafeBufferPointer(start: base + runStart, count: index - runStart))
+                    appendEscaped(byte, to: &bytes)
+                    runStart = index + 1
+                }
+                index += 1
             }
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
+            bytes.append(contentsOf: UnsafeBufferPointer(start: base + runStart, count: utf8.count - runStart))
         }
         bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// Appends ASCII text known at compile time (keys and punctuation).
+    static func appendLiteral(_ text: StaticString, to bytes: inout [UInt8]) {
+        text.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }
 
     private static func appendEscaped(_ byte: UInt8, to bytes: inout [UInt8]) {

@@ -53,7 +53,7 @@ public struct Failure: Sendable, Equatable {
     /// multi-line ids the groups accumulated over the connection): `ip4`, `ip6`, `dns`,
     /// `fid`, `user`, any `F-*` name.
     public var groups: [String: String] {
-        var result: [String: String] = [:]
+        var result: [String: String] = Dictionary(minimumCapacity: groupValues.presentCount)
         groupValues.forEach { number, value in
             result[groupNames.names[number]] = String(decoding: value, as: UTF8.self)
         }

@@ -58,6 +58,9 @@ struct GroupValues: Sendable {
         }
     }
 
+    /// How many values are present.
+    var presentCount: Int { spans.reduce(0) { $0 + ($1.start >= 0 ? 1 : 0) } }
+
     /// Whether any value is present (fail2ban's non-empty dict).
     var hasValues: Bool { spans.contains { $0.start >= 0 } }
 

@@ -47,6 +47,30 @@ public struct NetworkAddress: Hashable, Sendable, CustomStringConvertible {
         self.init(family: parsed.count == 4 ? .ipv4 : .ipv6, bytes: parsed, prefixLength: prefix)
     }
 
+    /// `a.b.c.d`, as inet_ntop writes it, without the C call and C-string round trip.
+    static func dottedQuad(_ octets: [UInt8]) -> String {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 15) { text in
+            var count = 0
+            for (index, octet) in octets.prefix(4).enumerated() {
+                if index > 0 {
+                    text[count] = UInt8(ascii: ".")
+                    count += 1
+                }
+                if octet >= 100 {
+                    text[count] = UInt8(ascii: "0") + octet / 100
+                    count += 1
+                }
+                if octet >= 10 {
+                    text[count] = UInt8(ascii: "0") + octet / 10 % 10
+                    count += 1
+                }
+                text[count] = UInt8(ascii: "0") + octet % 10
+                count += 1
+            }
+            return String(decoding: UnsafeBufferPointer(rebasing: text[0..<count]), as: UTF8.self)
+        }
+    }
+
     /// glibc's `inet_pton(AF_INET, ...)` rules on the text's bytes: four decimal octets up
     /// to 255, no leading zeros, nothing else. A burst parses thousands of addresses, and
     /// the C call cost more than the parse through the string bridge.
@@ -81,6 +105,10 @@ public struct NetworkAddress: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String {
         // Formatted on the stack: the store and the log ask for the text of every ban.
+        if family == .ipv4 {
+            let text = Self.dottedQuad(bytes)
+            return isHost ? text : "\(text)/\(prefixLength)"
+        }
         let address = withUnsafeTemporaryAllocation(of: CChar.self, capacity: Int(INET6_ADDRSTRLEN)) { text in
             text[0] = 0
             _ = bytes.withUnsafeBytes { source in

@@ -121,7 +121,15 @@ final class Statement: @unchecked Sendable {
     /// Binds one value by 1-based position, for statements run per row in a hot loop
     /// (`reset()` first): no array of values to build.
     func bind(_ text: String, at index: Int32) throws {
-        try check(sqlite3_bind_text(handle, index, text, -1, csqlite_transient()))
+        // With the length given SQLite skips its strlen; it still copies (transient).
+        var text = text
+        let status = text.withUTF8 { utf8 -> Int32 in
+            guard let base = utf8.baseAddress else { return sqlite3_bind_text(handle, index, "", 0, csqlite_transient()) }
+            return base.withMemoryRebound(to: CChar.self, capacity: utf8.count) {
+                sqlite3_bind_text(handle, index, $0, Int32(utf8.count), csqlite_transient())
+            }
+        }
+        try check(status)
     }
 
     func bind(_ text: String?, at index: Int32) throws {

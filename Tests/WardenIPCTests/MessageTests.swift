@@ -129,4 +129,19 @@ import Testing
         }
         #expect(accepted > 100)
     }
+
+    /// IPv4 addresses are written as inet_ntop writes them.
+    @Test func ipv4TextMatchesInetNtop() throws {
+        var state: UInt32 = 12345
+        for _ in 0..<20_000 {
+            state = state &* 1_103_515_245 &+ 12345
+            let octets = withUnsafeBytes(of: state.bigEndian) { Array($0) }
+            var reference = [CChar](repeating: 0, count: 16)
+            _ = octets.withUnsafeBytes { inet_ntop(AF_INET, $0.baseAddress, &reference, 16) }
+            let address = try #require(NetworkAddress(family: .ipv4, bytes: octets))
+            let text = String(decoding: reference.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            #expect(address.description == text)
+        }
+        #expect(NetworkAddress("10.0.0.0/8")?.description == "10.0.0.0/8")
+    }
 }
