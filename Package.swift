@@ -45,12 +45,14 @@ let package = Package(
         // fail2ban's INI dialect: includes, overrides, interpolation.
         .target(name: "WardenConfig", swiftSettings: functionSections),
         // Filter compilation, date detection and line matching.
-        .target(name: "WardenFilter", dependencies: ["CPCRE2", "WardenConfig"], swiftSettings: functionSections),
+        .target(name: "WardenFilter", dependencies: ["CPCRE2", "WardenConfig", "IPv4Text"], swiftSettings: functionSections),
         // fail2ban's annotated sample-log suite, as a reusable runner.
         .target(name: "WardenConformance", dependencies: ["WardenFilter", "WardenConfig"], swiftSettings: functionSections),
 
         // Channel API and its adapters: memory, file, Unix socket, shared-memory ring.
-        .target(name: "WardenIPC", dependencies: ["CLinux"], swiftSettings: functionSections),
+        // Dotted-quad IPv4 text, read and written without the C library (matcher and bans).
+        .target(name: "IPv4Text", swiftSettings: functionSections),
+        .target(name: "WardenIPC", dependencies: ["CLinux", "IPv4Text"], swiftSettings: functionSections),
         // Plain-C client that publishes log lines into a socket channel (no Swift needed).
         .target(name: "CWardenClient"),
 

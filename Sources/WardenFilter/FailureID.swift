@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import IPv4Text
 
 /// The identifier a failure is counted under, normalised as fail2ban's `IPAddr` does.
 ///
@@ -110,41 +111,13 @@ public struct FailureID: Sendable, Hashable, CustomStringConvertible {
         return nil
     }
 
-    /// glibc's `inet_pton(AF_INET)` on the UTF-8 bytes, without the C string round
-    /// trip (every failure id goes through here): four dot-separated decimal octets,
-    /// each at most 255 and without a leading zero; the text ends at a NUL, as in C.
     private static func parseIPv4(_ text: Substring) -> UInt32? {
         var text = text
-        return text.withUTF8 { parseIPv4(bytes: $0) }
+        return text.withUTF8 { IPv4Text.parse($0) }
     }
 
     private static func parseIPv4(bytes text: UnsafeBufferPointer<UInt8>) -> UInt32? {
-        var value: UInt32 = 0
-        var octet: UInt32 = 0
-        var sawDigit = false
-        var octets = 0
-        for byte in text {
-            if byte == 0 { break }
-            if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
-                if sawDigit && octet == 0 { return nil }
-                octet = octet * 10 + UInt32(byte - UInt8(ascii: "0"))
-                if octet > 255 { return nil }
-                if !sawDigit {
-                    octets += 1
-                    if octets > 4 { return nil }
-                    sawDigit = true
-                }
-            } else if byte == UInt8(ascii: "."), sawDigit {
-                if octets == 4 { return nil }
-                value = value << 8 | octet
-                octet = 0
-                sawDigit = false
-            } else {
-                return nil
-            }
-        }
-        guard octets == 4 else { return nil }
-        return value << 8 | octet
+        IPv4Text.parse(text)
     }
 
     private static func parseIPv6(_ text: String) -> (UInt64, UInt64)? {
@@ -166,27 +139,7 @@ public struct FailureID: Sendable, Hashable, CustomStringConvertible {
     }
 
     private static func formatIPv4(_ value: UInt32) -> String {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 15) { text in
-            var count = 0
-            for shift in stride(from: 24, through: 0, by: -8) {
-                let octet = UInt8(truncatingIfNeeded: value >> UInt32(shift))
-                if shift != 24 {
-                    text[count] = UInt8(ascii: ".")
-                    count += 1
-                }
-                if octet >= 100 {
-                    text[count] = UInt8(ascii: "0") + octet / 100
-                    count += 1
-                }
-                if octet >= 10 {
-                    text[count] = UInt8(ascii: "0") + octet / 10 % 10
-                    count += 1
-                }
-                text[count] = UInt8(ascii: "0") + octet % 10
-                count += 1
-            }
-            return String(decoding: UnsafeBufferPointer(rebasing: text[0..<count]), as: UTF8.self)
-        }
+        IPv4Text.format(value)
     }
 
     private static func formatIPv6(_ value: (UInt64, UInt64)) -> String {

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import IPv4Text
 
 /// An IPv4 or IPv6 address with a prefix length: one host (/32, /128) or a network.
 public struct NetworkAddress: Hashable, Sendable, CustomStringConvertible {
@@ -32,8 +33,8 @@ public struct NetworkAddress: Hashable, Sendable, CustomStringConvertible {
             prefix = value
             host = String(text[..<slash])
         }
-        if let octets = Self.ipv4Octets(host.utf8) {
-            self.init(family: .ipv4, bytes: octets, prefixLength: prefix)
+        if let value = host.utf8.withContiguousStorageIfAvailable(IPv4Text.parse) ?? nil {
+            self.init(family: .ipv4, bytes: withUnsafeBytes(of: value.bigEndian) { Array($0) }, prefixLength: prefix)
             return
         }
         // Parsed on the stack; the one array allocated is the address's own.
@@ -47,66 +48,12 @@ public struct NetworkAddress: Hashable, Sendable, CustomStringConvertible {
         self.init(family: parsed.count == 4 ? .ipv4 : .ipv6, bytes: parsed, prefixLength: prefix)
     }
 
-    /// `a.b.c.d`, as inet_ntop writes it, without the C call and C-string round trip.
-    static func dottedQuad(_ octets: [UInt8]) -> String {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 15) { text in
-            var count = 0
-            for (index, octet) in octets.prefix(4).enumerated() {
-                if index > 0 {
-                    text[count] = UInt8(ascii: ".")
-                    count += 1
-                }
-                if octet >= 100 {
-                    text[count] = UInt8(ascii: "0") + octet / 100
-                    count += 1
-                }
-                if octet >= 10 {
-                    text[count] = UInt8(ascii: "0") + octet / 10 % 10
-                    count += 1
-                }
-                text[count] = UInt8(ascii: "0") + octet % 10
-                count += 1
-            }
-            return String(decoding: UnsafeBufferPointer(rebasing: text[0..<count]), as: UTF8.self)
-        }
-    }
-
-    /// glibc's `inet_pton(AF_INET, ...)` rules on the text's bytes: four decimal octets up
-    /// to 255, no leading zeros, nothing else. A burst parses thousands of addresses, and
-    /// the C call cost more than the parse through the string bridge.
-    static func ipv4Octets(_ text: String.UTF8View) -> [UInt8]? {
-        var octets: [UInt8] = [0, 0, 0, 0]
-        var index = 0
-        var count = 0
-        var sawDigit = false
-        for byte in text {
-            if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
-                let value = Int(octets[index]) * 10 + Int(byte - UInt8(ascii: "0"))
-                if sawDigit && octets[index] == 0 { return nil }
-                if value > 255 { return nil }
-                octets[index] = UInt8(value)
-                if !sawDigit {
-                    count += 1
-                    if count > 4 { return nil }
-                    sawDigit = true
-                }
-            } else if byte == UInt8(ascii: "."), sawDigit {
-                if count == 4 { return nil }
-                index += 1
-                sawDigit = false
-            } else {
-                return nil
-            }
-        }
-        return count == 4 ? octets : nil
-    }
-
     public var isHost: Bool { Int(prefixLength) == bytes.count * 8 }
 
     public var description: String {
         // Formatted on the stack: the store and the log ask for the text of every ban.
         if family == .ipv4 {
-            let text = Self.dottedQuad(bytes)
+            let text = IPv4Text.format(UInt32(bytes[0]) << 24 | UInt32(bytes[1]) << 16 | UInt32(bytes[2]) << 8 | UInt32(bytes[3]))
             return isHost ? text : "\(text)/\(prefixLength)"
         }
         let address = withUnsafeTemporaryAllocation(of: CChar.self, capacity: Int(INET6_ADDRSTRLEN)) { text in

@@ -9,7 +9,7 @@ import Testing
     @Test func reloadOfOneJailKeepsTheOthersAndReloadOfAllRemovesADroppedJailRequiresRoot() throws {
         let harness = try DaemonHarness(ipc: "memory", bantime: 600)
         let otherLog = harness.directory + "/other.log"
-        FileManager.default.createFile(atPath: otherLog, contents: nil)
+        _ = FileManager.default.createFile(atPath: otherLog, contents: nil)
         let otherJail = """
             [other]
             enabled = true
