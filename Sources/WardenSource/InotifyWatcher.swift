@@ -89,6 +89,7 @@ final class InotifyWatcher: FileWatchRegistry {
     private func readQueuedEvents(into modified: inout Set<String>) -> Bool {
         var movedFrom: [UInt32: String] = [:]
         var overflowed = false
+        var lookedForMovedTo = false
         while true {
             let count = read(descriptor, buffer, Self.bufferSize)
             guard count > 0 else { break }
@@ -126,7 +127,14 @@ final class InotifyWatcher: FileWatchRegistry {
             }
             // Room left for the largest event (16 bytes + NAME_MAX + NUL) means the kernel
             // had nothing more queued: the queue was empty, without another read to see it.
-            if count < Self.bufferSize - 16 - 256 { break }
+            // Except for a rename caught between its two events: the kernel queues
+            // IN_MOVED_FROM and IN_MOVED_TO one after the other, and a read can land in
+            // between. Read once more before calling an unpaired rename a move out of the
+            // watched directories, or a file renamed before warden opened it is lost.
+            if count < Self.bufferSize - 16 - 256 {
+                guard !movedFrom.isEmpty, !lookedForMovedTo else { break }
+                lookedForMovedTo = true
+            }
         }
         // Moved out of the watched directories: only the name is gone.
         for path in movedFrom.values { fileSet.pathVanished(path) }
