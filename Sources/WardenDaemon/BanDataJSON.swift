@@ -6,21 +6,18 @@ enum BanDataJSON {
     static func encode(matches: [String], failures: Int, fields: [String: String] = [:]) -> String {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(64 + matches.reduce(0) { $0 + $1.utf8.count + 4 } + fields.count * 32)
-        JSONText.appendLiteral(#"{"matches": ["#, to: &bytes)
+        bytes.append(literal: #"{"matches": ["#)
         for (index, line) in matches.enumerated() {
-            if index > 0 { JSONText.appendLiteral(", ", to: &bytes) }
+            if index > 0 { bytes.append(literal: ", ") }
             JSONText.appendString(line, to: &bytes)
         }
-        JSONText.appendLiteral(#"], "failures": "#, to: &bytes)
-        var count = String(failures)
-        count.withUTF8 { bytes.append(contentsOf: $0) }
-        if !fields.isEmpty {
-            for (name, value) in fields.sorted(by: { $0.key < $1.key }) where name != "matches" && name != "failures" {
-                JSONText.appendLiteral(", ", to: &bytes)
-                JSONText.appendString(name, to: &bytes)
-                JSONText.appendLiteral(": ", to: &bytes)
-                JSONText.appendString(value, to: &bytes)
-            }
+        bytes.append(literal: #"], "failures": "#)
+        bytes.append(text: String(failures))
+        for (name, value) in fields.sorted(by: { $0.key < $1.key }) where name != "matches" && name != "failures" {
+            bytes.append(literal: ", ")
+            JSONText.appendString(name, to: &bytes)
+            bytes.append(literal: ": ")
+            JSONText.appendString(value, to: &bytes)
         }
         bytes.append(UInt8(ascii: "}"))
         return String(decoding: bytes, as: UTF8.self)

@@ -52,16 +52,3 @@ public final class BanNoticeLog: Sendable {
         }
     }
 }
-
-/// Appends through contiguous UTF-8 in one copy: `+= text.utf8` goes element by element
-/// through the generic sequence path, several times per ban line in a burst.
-private extension Array where Element == UInt8 {
-    mutating func append(literal: StaticString) {
-        literal.withUTF8Buffer { append(contentsOf: $0) }
-    }
-
-    mutating func append(text: String) {
-        var text = text
-        text.withUTF8 { append(contentsOf: $0) }
-    }
-}

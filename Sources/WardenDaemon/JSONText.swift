@@ -32,11 +32,6 @@ public enum JSONText {
         bytes.append(UInt8(ascii: "\""))
     }
 
-    /// Appends ASCII text known at compile time (keys and punctuation).
-    static func appendLiteral(_ text: StaticString, to bytes: inout [UInt8]) {
-        text.withUTF8Buffer { bytes.append(contentsOf: $0) }
-    }
-
     private static func appendEscaped(_ byte: UInt8, to bytes: inout [UInt8]) {
         bytes.append(UInt8(ascii: "\\"))
         switch byte {

@@ -36,7 +36,7 @@ public struct FailureID: Sendable, Hashable, CustomStringConvertible {
     /// `address(_:family:prefixLength:)` on UTF-8 bytes (a captured group): a whole IPv4
     /// address, the common case, is parsed without making a `String` to parse.
     public static func address(bytes: UnsafeBufferPointer<UInt8>, family: Family, prefixLength: Int? = nil) -> FailureID {
-        if family == .ipv4, prefixLength == nil, parseIPv4(bytes: bytes) != nil, !bytes.contains(0) {
+        if family == .ipv4, prefixLength == nil, IPv4Text.parse(bytes) != nil, !bytes.contains(0) {
             return FailureID(text: String(decoding: bytes, as: UTF8.self), kind: .ipv4)
         }
         return address(String(decoding: bytes, as: UTF8.self), family: family, prefixLength: prefixLength)
@@ -69,7 +69,7 @@ public struct FailureID: Sendable, Hashable, CustomStringConvertible {
             if length == 32, !candidate.utf8.contains(0) {
                 return FailureID(text: candidate.utf8.count == text.utf8.count ? text : String(candidate), kind: .ipv4)
             }
-            return FailureID(text: length > 0 ? formatIPv4(v4) + "/\(length)" : formatIPv4(v4), kind: .ipv4)
+            return FailureID(text: length > 0 ? IPv4Text.format(v4) + "/\(length)" : IPv4Text.format(v4), kind: .ipv4)
         }
         if family != .ipv4, var v6 = parseIPv6(String(candidate)) {
             if let prefix, prefix >= 0 {
@@ -79,7 +79,7 @@ public struct FailureID: Sendable, Hashable, CustomStringConvertible {
             }
             // ::ffff:a.b.c.d is the IPv4 host a.b.c.d.
             if v6.0 == 0, v6.1 >> 32 == 0xFFFF {
-                return FailureID(text: formatIPv4(UInt32(truncatingIfNeeded: v6.1)), kind: .ipv4)
+                return FailureID(text: IPv4Text.format(UInt32(truncatingIfNeeded: v6.1)), kind: .ipv4)
             }
             return FailureID(text: formatIPv6(v6), kind: .ipv6)
         }
@@ -116,10 +116,6 @@ public struct FailureID: Sendable, Hashable, CustomStringConvertible {
         return text.withUTF8 { IPv4Text.parse($0) }
     }
 
-    private static func parseIPv4(bytes text: UnsafeBufferPointer<UInt8>) -> UInt32? {
-        IPv4Text.parse(text)
-    }
-
     private static func parseIPv6(_ text: String) -> (UInt64, UInt64)? {
         var address = in6_addr()
         guard inet_pton(AF_INET6, text, &address) == 1 else { return nil }
@@ -136,10 +132,6 @@ public struct FailureID: Sendable, Hashable, CustomStringConvertible {
         let highMask: UInt64 = length >= 64 ? ~0 : (length == 0 ? 0 : ~UInt64(0) << UInt64(64 - length))
         let lowMask: UInt64 = length <= 64 ? 0 : (length >= 128 ? ~0 : ~UInt64(0) << UInt64(128 - length))
         return (value.0 & highMask, value.1 & lowMask)
-    }
-
-    private static func formatIPv4(_ value: UInt32) -> String {
-        IPv4Text.format(value)
     }
 
     private static func formatIPv6(_ value: (UInt64, UInt64)) -> String {
