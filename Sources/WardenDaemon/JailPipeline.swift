@@ -174,7 +174,7 @@ final class JailPipeline: Sendable {
         var found = FoundFailures()
         for line in batch {
             state.matcher.inOperation = line.endOffset > initialSize
-            collect(state.matcher.process(line.bytes), state, now: now, readAt: readAt, into: &found)
+            state.matcher.process(line.bytes) { collect($0, state, now: now, readAt: readAt, into: &found) }
             if !found.bans.isEmpty {
                 // Recorded with the position after this line: a restart resumes right after it.
                 handOff.submit(found.bans, progress: .log(position(of: batch, at: line.endOffset)))
@@ -195,7 +195,7 @@ final class JailPipeline: Sendable {
         for entry in batch {
             state.matcher.inOperation = entry.realtimeMicroseconds > startedAt
             let time = Double(entry.realtimeMicroseconds) / 1_000_000
-            collect(state.matcher.process(entry.bytes, time: time), state, now: now, readAt: readAt, into: &found)
+            state.matcher.process(entry.bytes, time: time) { collect($0, state, now: now, readAt: readAt, into: &found) }
         }
         finish(lines: batch.count, found, state, now: now)
         handOff.submit(found.bans, progress: .journal(jail: definition.name, cursor: batch.cursor))
@@ -212,22 +212,20 @@ final class JailPipeline: Sendable {
         var bans: [DecidedBan] = []
     }
 
-    private func collect(_ failures: [Failure], _ state: MatchingState, now: Double, readAt: UInt64, into found: inout FoundFailures) {
-        for failure in failures {
-            guard let id = failure.id else { continue }
-            found.count += 1
-            let addresses = addresses(for: id)
-            if let first = addresses.first, state.ignore.contains(id: id.text, address: first) { continue }
-            if addresses.isEmpty, state.ignore.contains(id: id.text, address: nil) { continue }
-            if let command = state.ignoreCommand,
-               command.verdict(id: id.text, tags: failure.groups, now: now) == .ignore { continue }
-            guard let address = addresses.first else {
-                logger.debug("failure id is not an address; counted nowhere", metadata: ["jail": "\(definition.name)", "id": "\(id.text)"])
-                continue
-            }
-            if let ban = state.counter.add(id: id.text, time: failure.time ?? now, matches: failure.matchedLines) {
-                found.bans.append(DecidedBan(ban: ban, address: address, failure: failure, readAt: readAt))
-            }
+    private func collect(_ failure: Failure, _ state: MatchingState, now: Double, readAt: UInt64, into found: inout FoundFailures) {
+        guard let id = failure.id else { return }
+        found.count += 1
+        let addresses = addresses(for: id)
+        if let first = addresses.first, state.ignore.contains(id: id.text, address: first) { return }
+        if addresses.isEmpty, state.ignore.contains(id: id.text, address: nil) { return }
+        if let command = state.ignoreCommand,
+           command.verdict(id: id.text, tags: failure.groups, now: now) == .ignore { return }
+        guard let address = addresses.first else {
+            logger.debug("failure id is not an address; counted nowhere", metadata: ["jail": "\(definition.name)", "id": "\(id.text)"])
+            return
+        }
+        if let ban = state.counter.add(id: id.text, time: failure.time ?? now, matches: failure.matchedLines) {
+            found.bans.append(DecidedBan(ban: ban, address: address, failure: failure, readAt: readAt))
         }
     }
 
