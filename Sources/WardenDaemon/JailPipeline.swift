@@ -251,12 +251,13 @@ final class JailPipeline: Sendable {
                     ? (try store.banCount(address: decided.address.description,
                                           jail: calculator.increment.overallJails ? nil : definition.name)?.count ?? 0)
                     : 0
-                var decision = try JailBan(jail: definition.name, address: decided.address, ban: decided.ban,
-                                           calculator: calculator, previousBans: previous)
-                decision.fields = decided.failure.groups
-                return decision
+                return try JailBan(jail: definition.name, address: decided.address, ban: decided.ban,
+                                   calculator: calculator, previousBans: previous)
             }
-            try publish(decisions, readAt: bans.map(\.readAt), progress: progress)
+            let data = zip(decisions, bans).map { decision, decided in
+                BanDataJSON.encode(matches: decision.matches, failures: decision.failures, groupsOf: decided.failure)
+            }
+            try publish(decisions, data: data, readAt: bans.map(\.readAt), progress: progress)
         } catch {
             logger.error("ban failed", metadata: ["jail": "\(definition.name)", "error": "\(error)"])
         }
@@ -279,11 +280,15 @@ final class JailPipeline: Sendable {
     /// Records the bans in the store (one transaction, with the read progress when they
     /// come from the log), then publishes them: a ban the kernel gets is always in the
     /// store, so a crash in between is repaired by the restore at the next start.
+    /// - Parameter data: per ban, its data JSON when the caller wrote it (with the
+    ///   captured groups of the failure that completed it); else matches and failures.
     /// - Parameter readAt: per ban, when its line was read (for the latency histogram).
-    func publish(_ bans: [JailBan], readAt: [UInt64]? = nil, progress: ReadProgress? = nil) throws {
-        let stored = bans.map { ban in
-            StoredBan(jail: ban.jail, address: ban.address.description, timeOfBan: ban.timeOfBan,
-                      banTime: ban.banTime, banCount: ban.banCount, data: BanDataJSON.encode(matches: ban.matches, failures: ban.failures, fields: ban.fields))
+    func publish(_ bans: [JailBan], data: [String]? = nil, readAt: [UInt64]? = nil, progress: ReadProgress? = nil) throws {
+        let stored = bans.indices.map { index in
+            let ban = bans[index]
+            return StoredBan(jail: ban.jail, address: ban.address.description, timeOfBan: ban.timeOfBan,
+                             banTime: ban.banTime, banCount: ban.banCount,
+                             data: data?[index] ?? BanDataJSON.encode(matches: ban.matches, failures: ban.failures))
         }
         try store.record(stored, progress: progress)
         try writer.withLock { writer in

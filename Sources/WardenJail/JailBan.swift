@@ -13,9 +13,6 @@ public struct JailBan: Sendable, Equatable {
     public var banCount: Int
     public var failures: Int
     public var matches: [String]
-    /// The filter's captured groups of the failure that completed the ban (`user`, `fid`,
-    /// `F-*` names), kept in the store's data as fail2ban keeps them for `<F-*>` tags.
-    public var fields: [String: String] = [:]
 
     public var jail: String { decision.jail }
     public var address: NetworkAddress { decision.address }

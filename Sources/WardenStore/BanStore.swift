@@ -133,22 +133,26 @@ public final class BanStore: Sendable {
             try connection.sqlite.transaction {
                 let history = connection.insertHistory, current = connection.upsertCurrent
                 for ban in bans {
-                    history.reset()
-                    try history.bind(ban.jail, at: 1)
-                    try history.bind(ban.address, at: 2)
-                    try history.bind(ban.timeOfBan, at: 3)
-                    try history.bind(ban.banTime, at: 4)
-                    try history.bind(Int64(ban.banCount), at: 5)
-                    try history.bind(ban.data, at: 6)
-                    try history.runBound()
-                    current.reset()
-                    try current.bind(ban.address, at: 1)
-                    try current.bind(ban.jail, at: 2)
-                    try current.bind(ban.timeOfBan, at: 3)
-                    try current.bind(ban.banTime, at: 4)
-                    try current.bind(Int64(ban.banCount), at: 5)
-                    try current.bind(connection.sqlite.lastInsertedRow, at: 6)
-                    try current.runBound()
+                    // The text is bound without copies, so both rows are written inside the closures.
+                    var jail = ban.jail, address = ban.address, data = ban.data ?? ""
+                    try jail.withUTF8 { jail in try address.withUTF8 { address in try data.withUTF8 { data in
+                        history.reset()
+                        try history.bind(borrowing: jail, at: 1)
+                        try history.bind(borrowing: address, at: 2)
+                        try history.bind(ban.timeOfBan, at: 3)
+                        try history.bind(ban.banTime, at: 4)
+                        try history.bind(Int64(ban.banCount), at: 5)
+                        if ban.data == nil { try history.bindNull(at: 6) } else { try history.bind(borrowing: data, at: 6) }
+                        try history.runBound()
+                        current.reset()
+                        try current.bind(borrowing: address, at: 1)
+                        try current.bind(borrowing: jail, at: 2)
+                        try current.bind(ban.timeOfBan, at: 3)
+                        try current.bind(ban.banTime, at: 4)
+                        try current.bind(Int64(ban.banCount), at: 5)
+                        try current.bind(connection.sqlite.lastInsertedRow, at: 6)
+                        try current.runBound()
+                    }}}
                 }
                 if let progress {
                     try Self.record(progress, advancePosition: connection.advanceLogPosition, saveCursor: connection.saveJournalCursor)
