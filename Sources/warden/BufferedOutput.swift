@@ -124,29 +124,13 @@ extension BufferedOutput {
             return
         }
         var runStart = 0
-        var index = 0
-        while index < utf8.count {
-            let byte = base[index]
-            index += 1
-            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-            appendReserved(UnsafeBufferPointer(start: base + runStart, count: index - 1 - runStart))
-            runStart = index
-            appendReserved(UInt8(ascii: "\\"))
-            switch byte {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"): appendReserved(byte)
-            case 0x0A: appendReserved(UInt8(ascii: "n"))
-            case 0x0D: appendReserved(UInt8(ascii: "r"))
-            case 0x09: appendReserved(UInt8(ascii: "t"))
-            default:
-                let hex: StaticString = "0123456789abcdef"
-                appendReserved(UInt8(ascii: "u"))
-                appendReserved(UInt8(ascii: "0"))
-                appendReserved(UInt8(ascii: "0"))
-                appendReserved(hex.utf8Start[Int(byte >> 4)])
-                appendReserved(hex.utf8Start[Int(byte & 0xF)])
-            }
+        while true {
+            let special = JSONText.nextEscape(in: base, from: runStart, count: utf8.count)
+            appendReserved(UnsafeBufferPointer(start: base + runStart, count: special - runStart))
+            guard special < utf8.count else { break }
+            advance(JSONText.escape(base[special], into: storage + count))
+            runStart = special + 1
         }
-        appendReserved(UnsafeBufferPointer(start: base + runStart, count: utf8.count - runStart))
         appendReserved(UInt8(ascii: "\""))
     }
 
