@@ -215,12 +215,11 @@ final class JailPipeline: Sendable {
     private func collect(_ failure: Failure, _ state: MatchingState, now: Double, readAt: UInt64, into found: inout FoundFailures) {
         guard let id = failure.id else { return }
         found.count += 1
-        let addresses = addresses(for: id)
-        if let first = addresses.first, state.ignore.contains(id: id.text, address: first) { return }
-        if addresses.isEmpty, state.ignore.contains(id: id.text, address: nil) { return }
+        let address = address(for: id)
+        if state.ignore.contains(id: id.text, address: address) { return }
         if let command = state.ignoreCommand,
            command.verdict(id: id.text, tags: failure.groups, now: now) == .ignore { return }
-        guard let address = addresses.first else {
+        guard let address else {
             logger.debug("failure id is not an address; counted nowhere", metadata: ["jail": "\(definition.name)", "id": "\(id.text)"])
             return
         }
@@ -263,16 +262,13 @@ final class JailPipeline: Sendable {
         }
     }
 
-    private func addresses(for id: FailureID) -> [NetworkAddress] {
-        switch id.kind {
-        case .ipv4, .ipv6: return NetworkAddress(id.text).map { [$0] } ?? []
-        case .hostname:
-            // usedns = yes/warn: the host name found in the log is banned by its addresses.
-            let usedns = definition.useDNS.lowercased()
-            guard usedns == "yes" || usedns == "warn" else { return [] }
-            return IgnoreList.resolve(id.text)
-        case .raw, .invalid: return NetworkAddress(id.text).map { [$0] } ?? []
-        }
+    /// The address a failure is banned under; a host name (usedns yes/warn) by the first
+    /// address it resolves to (fail2ban counts each of them: docs/jails.md).
+    private func address(for id: FailureID) -> NetworkAddress? {
+        guard id.kind == .hostname else { return NetworkAddress(id.text) }
+        let usedns = definition.useDNS.lowercased()
+        guard usedns == "yes" || usedns == "warn" else { return nil }
+        return IgnoreList.resolve(id.text).first
     }
 
     // MARK: - Decisions (tailer thread and control socket)

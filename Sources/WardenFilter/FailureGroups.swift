@@ -126,15 +126,31 @@ struct GroupValues: Sendable {
         spans[number] = .absent
     }
 
-    /// Python's `dict.update`: every value present in `other` replaces ours.
+    /// Python's `dict.update`: every value present in `other` replaces ours. The room is
+    /// made once and the values are copied through pointers: a connection record merges
+    /// every line of its connection.
     mutating func merge(_ other: GroupValues) {
         other.bytes.withUnsafeBufferPointer { theirBytes in
             other.spans.withUnsafeBufferPointer { theirSpans in
-                for number in theirSpans.indices {
-                    let span = theirSpans[number]
-                    guard span.start >= 0 else { continue }
-                    set(number, UnsafeBufferPointer(rebasing: theirBytes[Int(span.start)..<Int(span.end)]))
+                var needed = 0
+                for span in theirSpans where span.start >= 0 { needed += Int(span.end - span.start) }
+                if used + needed > bytes.count { bytes.append(contentsOf: repeatElement(0, count: used + needed - bytes.count)) }
+                var end = used
+                bytes.withUnsafeMutableBufferPointer { mine in
+                    spans.withUnsafeMutableBufferPointer { mySpans in
+                        for number in theirSpans.indices {
+                            let span = theirSpans[number]
+                            guard span.start >= 0 else { continue }
+                            let length = Int(span.end - span.start)
+                            if length > 0 {
+                                (mine.baseAddress! + end).update(from: theirBytes.baseAddress! + Int(span.start), count: length)
+                            }
+                            mySpans[number] = Span(start: Int32(end), end: Int32(end + length))
+                            end += length
+                        }
+                    }
                 }
+                used = end
             }
         }
         compactIfWasteful()
