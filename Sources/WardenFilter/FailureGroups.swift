@@ -172,9 +172,23 @@ struct GroupValues: Sendable {
         var live = 0
         for span in spans where span.start >= 0 { live += Int(span.end - span.start) }
         guard used > 2 * live else { return }
-        var copy = GroupValues(count: spans.count)
-        forEach { number, value in copy.set(number, value) }
-        self = copy
+        // Moved to the front through a scratch copy: the array keeps its size, so later
+        // merges write over it instead of growing it again.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: live) { scratch in
+            var end = 0
+            bytes.withUnsafeMutableBufferPointer { all in
+                spans.withUnsafeMutableBufferPointer { mySpans in
+                    for number in mySpans.indices where mySpans[number].start >= 0 {
+                        let span = mySpans[number], length = Int(span.end - span.start)
+                        if length > 0 { (scratch.baseAddress! + end).update(from: all.baseAddress! + Int(span.start), count: length) }
+                        mySpans[number] = Span(start: Int32(end), end: Int32(end + length))
+                        end += length
+                    }
+                }
+                if end > 0 { all.baseAddress!.update(from: scratch.baseAddress!, count: end) }
+            }
+            used = end
+        }
     }
 }
 
