@@ -3,8 +3,10 @@
 #include "CLinux.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
+#include <linux/filter.h>
 #include <linux/netlink.h>
 #include <sched.h>
 #include <string.h>
@@ -24,7 +26,19 @@ int warden_nftables_events_open(void) {
     memset(&address, 0, sizeof(address));
     address.nl_family = AF_NETLINK;
     address.nl_groups = 1u << (NFNLGRP_NFTABLES - 1);
-    if (bind(fd, (struct sockaddr *)&address, sizeof(address)) != 0) {
+    // Only NEWGEN (one per committed batch, always in a datagram of its own) is read. The
+    // group also carries a notification per set element: a burst of bans would fill the
+    // socket, and the overrun counts as a foreign change. Dropped in the kernel instead.
+    // BPF loads a halfword in network order; nlmsg_type is in host order.
+    struct sock_filter only_newgen[] = {
+        BPF_STMT(BPF_LD | BPF_H | BPF_ABS, offsetof(struct nlmsghdr, nlmsg_type)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htons((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWGEN), 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, 0xffffffff),
+        BPF_STMT(BPF_RET | BPF_K, 0),
+    };
+    struct sock_fprog program = { .len = sizeof(only_newgen) / sizeof(only_newgen[0]), .filter = only_newgen };
+    if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof(program)) != 0
+        || bind(fd, (struct sockaddr *)&address, sizeof(address)) != 0) {
         int saved = errno;
         close(fd);
         errno = saved;
@@ -52,8 +66,7 @@ static int32_t generation_pid(const struct nlmsghdr *header) {
 }
 
 int warden_nftables_events_receive(int fd, int32_t *committers, int capacity) {
-    // Large enough for a batch of element notifications; the rest of a datagram that does
-    // not fit is lost, which only matters for NEWGEN, and that is always its own message.
+    // The socket filter lets only NEWGEN datagrams through; each holds one message.
     char buffer[65536] __attribute__((aligned(NLMSG_ALIGNTO)));
     ssize_t received = recv(fd, buffer, sizeof(buffer), 0);
     if (received < 0) return -1;

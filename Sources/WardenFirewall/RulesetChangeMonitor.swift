@@ -11,7 +11,9 @@ import Glibc
 /// subscribed to `NFNLGRP_NFTABLES` (what `nft monitor` uses). The kernel sends a
 /// `NEWGEN` message after every committed batch, tagged with the committing thread's id;
 /// batches from threads that own an `NftablesContext` in this process are warden's own
-/// and are ignored. A socket overrun (ENOBUFS: events were lost) counts as a change.
+/// and are ignored. A socket filter drops every other message of the group in the kernel
+/// (a notification per set element would fill the socket in a burst of bans). A socket
+/// overrun (ENOBUFS: events were lost) still counts as a change.
 /// The thread sleeps in `poll` until the kernel or `stop()` wakes it: no periodic check.
 ///
 /// The socket watches the network namespace of the thread that creates the monitor.

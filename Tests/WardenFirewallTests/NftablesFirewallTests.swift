@@ -1,3 +1,4 @@
+import CLinux
 import Dispatch
 import Glibc
 import Testing
@@ -219,6 +220,41 @@ import WardenIPC
         }
         #expect(first)
         #expect(!second)
+    }
+
+    /// The nftables group carries a notification per set element. The monitor's socket
+    /// lets only NEWGEN through: 20,000 elements left unread neither overrun it (which the
+    /// monitor counts as a foreign change, starting a reconcile in the middle of a burst)
+    /// nor leave anything but one NEWGEN per committed batch.
+    @Test func theMonitorSocketHoldsOnlyBatchCommitsRequiresRoot() throws {
+        let namespace = try NetworkNamespace("burst")
+        let (commits, overrun) = try namespace.perform {
+            let firewall = try NftablesFirewall(layout: FirewallLayout(jails: [try Self.sshd()]))
+            try firewall.install()
+            let socket = warden_nftables_events_open()
+            try #require(socket >= 0, "socket(NETLINK_NETFILTER): errno \(errno)")
+            defer { close(socket) }
+            for round in 0..<4 {
+                var batch = BanBatch()
+                for index in 0..<5000 {
+                    batch.ban(Self.address("10.\(round).\(index / 250).\(index % 250 + 1)"), jail: "sshd", timeout: .seconds(600))
+                }
+                _ = try firewall.apply(batch)
+            }
+            var committers = [Int32](repeating: 0, count: 64)
+            var commits = 0, overrun = false
+            while true {
+                let count = warden_nftables_events_receive(socket, &committers, Int32(committers.count))
+                if count < 0 {
+                    if errno == ENOBUFS { overrun = true; continue }
+                    break
+                }
+                commits += Int(count)
+            }
+            return (commits, overrun)
+        }
+        #expect(!overrun)
+        #expect(commits == 4)
     }
 
     @Test func aFlushedSetIsRefilledRequiresRoot() throws {

@@ -85,8 +85,8 @@ static inline void warden_cpu_relax(void) {
 int warden_enter_network_namespace(int fd);
 /// pidfd_open(pid, 0): a descriptor that polls readable when the process exits.
 int warden_pidfd_open(int pid);
-/// A NETLINK_NETFILTER socket (CLOEXEC) subscribed to NFNLGRP_NFTABLES, which receives
-/// one message per ruleset change, including NFT_MSG_NEWGEN after every committed batch.
+/// A NETLINK_NETFILTER socket (CLOEXEC) subscribed to NFNLGRP_NFTABLES, with a socket
+/// filter that keeps only NFT_MSG_NEWGEN: one message per committed batch.
 int warden_nftables_events_open(void);
 /// Receives one datagram of nftables events without blocking and writes, for each
 /// committed batch it holds (NFT_MSG_NEWGEN), the id of the thread that committed it
