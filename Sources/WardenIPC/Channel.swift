@@ -31,7 +31,7 @@ extension ChannelWriter {
 
     /// Queues a ban or unban decision.
     public func publish(_ decision: BanDecision, as type: MessageType = .ban) throws {
-        try decision.encoded().withUnsafeBytes { try publish(type, payload: $0) }
+        try decision.withEncoded { try publish(type, payload: $0) }
     }
 }
 
