@@ -25,7 +25,13 @@ public struct NetworkAddress: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses "192.0.2.1", "2001:db8::1", "192.0.2.0/24" or "2001:db8::/32".
     public init?(_ text: String) {
-        // Most ids are a bare address: no split, no substring copies (a burst parses thousands).
+        // Most ids are a bare IPv4 address: parsed on the string's bytes, no split, no
+        // substring copies (a burst parses thousands).
+        var text = text
+        if let value = text.withUTF8({ IPv4Text.parse($0) }) {
+            self.init(ipv4: value, prefixLength: nil)
+            return
+        }
         var prefix: UInt8?
         var host = text
         if let slash = text.utf8.firstIndex(of: UInt8(ascii: "/")) {
@@ -33,8 +39,8 @@ public struct NetworkAddress: Hashable, Sendable, CustomStringConvertible {
             prefix = value
             host = String(text[..<slash])
         }
-        if let value = host.utf8.withContiguousStorageIfAvailable(IPv4Text.parse) ?? nil {
-            self.init(family: .ipv4, bytes: withUnsafeBytes(of: value.bigEndian) { Array($0) }, prefixLength: prefix)
+        if let value = host.withUTF8({ IPv4Text.parse($0) }) {
+            self.init(ipv4: value, prefixLength: prefix)
             return
         }
         // Parsed on the stack; the one array allocated is the address's own.
@@ -46,6 +52,10 @@ public struct NetworkAddress: Hashable, Sendable, CustomStringConvertible {
         }
         guard let parsed else { return nil }
         self.init(family: parsed.count == 4 ? .ipv4 : .ipv6, bytes: parsed, prefixLength: prefix)
+    }
+
+    private init?(ipv4 value: UInt32, prefixLength: UInt8?) {
+        self.init(family: .ipv4, bytes: withUnsafeBytes(of: value.bigEndian) { Array($0) }, prefixLength: prefixLength)
     }
 
     public var isHost: Bool { Int(prefixLength) == bytes.count * 8 }
