@@ -1,5 +1,6 @@
 import Dispatch
 import Glibc
+import NetworkTestSupport
 import Testing
 import WardenFirewall
 import WardenIPC
