@@ -86,16 +86,18 @@ let package = Package(
             linkerSettings: [.unsafeFlags(wardenLinkerFlags)]
         ),
 
+        // Network namespaces, veth pairs, packet probes and commands for the tests that need root.
+        .target(name: "NetworkTestSupport", dependencies: ["CLinux", "WardenThreads"], path: "Tests/NetworkTestSupport"),
         .testTarget(name: "WardenConfigTests", dependencies: ["WardenConfig"], exclude: ["oracle"]),
         .testTarget(name: "WardenFilterTests", dependencies: ["WardenFilter", "WardenConfig"], exclude: ["DateOracle"]),
         .testTarget(name: "WardenConformanceTests", dependencies: ["WardenConformance", "WardenFilter"]),
         .testTarget(name: "WardenIPCTests", dependencies: ["WardenIPC"], exclude: ["CProgram"]),
         .testTarget(name: "WardenSourceTests", dependencies: ["WardenSource"]),
         .testTarget(name: "CNftablesTests", dependencies: ["CNftables", "CLinux"]),
-        .testTarget(name: "WardenFirewallTests", dependencies: ["WardenFirewall", "WardenIPC", "WardenConfig", "CLinux"]),
+        .testTarget(name: "WardenFirewallTests", dependencies: ["WardenFirewall", "WardenIPC", "WardenConfig", "NetworkTestSupport"]),
         .testTarget(name: "WardenJailTests", dependencies: ["WardenJail", "WardenConfig", "WardenIPC"]),
         .testTarget(name: "WardenStoreTests", dependencies: ["WardenStore"]),
-        .testTarget(name: "WardenDaemonTests", dependencies: ["WardenDaemon", "WardenIPC", "CLinux"]),
+        .testTarget(name: "WardenDaemonTests", dependencies: ["WardenDaemon", "WardenIPC", "NetworkTestSupport"]),
         // Runs the `warden` binary `swift test` builds next to it, against fail2ban-regex.
         .testTarget(name: "WardenCLITests", exclude: ["UnseenLogs"]),
     ],

@@ -6,13 +6,13 @@ import Glibc
 /// `<path>.1` once it passes `ipc.rotate` bytes. Any number of writers share a spool; an
 /// flock on `<path>.lock` orders their commits. Writers never wait for readers: a reader
 /// more than one rotation behind counts what it missed.
-public final class FileChannelWriter: ChannelWriter {
+public final class FileChannelWriter: BatchingChannelWriter {
     private let configuration: ChannelConfiguration
     private let path: String
     private let lockFD: Int32
     private var spoolFD: Int32 = -1
-    private let batch = FrameBatch()
-    private var closed = false
+    let batch = FrameBatch()
+    private(set) var closed = false
 
     public init(_ configuration: ChannelConfiguration) throws {
         self.configuration = configuration
@@ -25,17 +25,6 @@ public final class FileChannelWriter: ChannelWriter {
             Glibc.close(lockFD)
             throw error
         }
-    }
-
-    public func publish(_ type: MessageType, payload: UnsafeRawBufferPointer) throws {
-        guard !closed else { throw ChannelError.closed }
-        if !batch.hasRoom(forPayload: payload.count) { try flush() }
-        try batch.append(type, payload: payload)
-    }
-
-    public func publish(frames: UnsafeRawBufferPointer) throws {
-        guard !closed else { throw ChannelError.closed }
-        try batch.appendFrames(frames) { try flush() }
     }
 
     public func flush() throws {

@@ -1,5 +1,6 @@
-/// A writer's pending frames: one fixed buffer of `ChannelConfiguration.batchSize` bytes,
-/// optionally preceded by `headroom` bytes an adapter fills in at flush (a packet header).
+/// A writer's pending frames (`BatchingChannelWriter`): one fixed buffer of
+/// `ChannelConfiguration.batchSize` bytes, optionally preceded by `headroom` bytes an
+/// adapter fills in at flush (a packet header).
 final class FrameBatch {
     let headroom: Int
     let capacity: Int

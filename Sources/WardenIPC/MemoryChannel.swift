@@ -110,23 +110,12 @@ final class MemoryReaderQueue {
     var stopped = false
 }
 
-final class MemoryChannelWriter: ChannelWriter {
+final class MemoryChannelWriter: BatchingChannelWriter {
     private let channel: MemoryChannel
-    private let batch = FrameBatch()
-    private var closed = false
+    let batch = FrameBatch()
+    private(set) var closed = false
 
     init(channel: MemoryChannel) { self.channel = channel }
-
-    func publish(_ type: MessageType, payload: UnsafeRawBufferPointer) throws {
-        guard !closed else { throw ChannelError.closed }
-        if !batch.hasRoom(forPayload: payload.count) { try flush() }
-        try batch.append(type, payload: payload)
-    }
-
-    func publish(frames: UnsafeRawBufferPointer) throws {
-        guard !closed else { throw ChannelError.closed }
-        try batch.appendFrames(frames) { try flush() }
-    }
 
     func flush() throws {
         guard !closed else { throw ChannelError.closed }

@@ -16,7 +16,7 @@ import CLinux
 /// Authorisation runs both ways: the reader checks the writer's SO_PEERCRED, and the writer
 /// checks the credentials of the process that listens on a socket before sending it
 /// anything, so a socket planted in the directory by an unauthorised user gets no data.
-public final class SocketChannelWriter: ChannelWriter {
+public final class SocketChannelWriter: BatchingChannelWriter {
     private struct Peer {
         let fd: Int32
         var dropped: UInt64
@@ -26,10 +26,10 @@ public final class SocketChannelWriter: ChannelWriter {
     static let directoryEvents: UInt32 = 0x100 | 0x80
 
     private let configuration: ChannelConfiguration
-    private let batch = FrameBatch(headroom: SocketChannelReader.packetHeaderSize)
+    let batch = FrameBatch(headroom: SocketChannelReader.packetHeaderSize)
     private let directoryWatch: Int32
     private var peers: [String: Peer] = [:]
-    private var closed = false
+    private(set) var closed = false
     private var refusedReaders: UInt64 = 0
 
     public init(_ configuration: ChannelConfiguration) throws {
@@ -52,17 +52,6 @@ public final class SocketChannelWriter: ChannelWriter {
     public var readerCount: Int { peers.count }
     /// Connections this writer closed because the listening process failed `ipc.allow`.
     public var refused: UInt64 { refusedReaders }
-
-    public func publish(_ type: MessageType, payload: UnsafeRawBufferPointer) throws {
-        guard !closed else { throw ChannelError.closed }
-        if !batch.hasRoom(forPayload: payload.count) { try flush() }
-        try batch.append(type, payload: payload)
-    }
-
-    public func publish(frames: UnsafeRawBufferPointer) throws {
-        guard !closed else { throw ChannelError.closed }
-        try batch.appendFrames(frames) { try flush() }
-    }
 
     public func flush() throws {
         guard !closed else { throw ChannelError.closed }

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import NetworkTestSupport
 import Testing
 
 /// Privilege separation: `warden start --external-workers` parses logs and publishes
@@ -11,14 +12,15 @@ import Testing
         let harness = try DaemonHarness(ipc: ipc, bantime: 600)
         try harness.startDaemon("--external-workers")
         // The daemon alone installs nothing: no table until the worker runs.
-        #expect(throws: HarnessError.self) {
-            try capture(["ip", "netns", "exec", harness.server, "nft", "list", "table", "inet", "warden"])
+        #expect(throws: TestFailure.self) {
+            try harness.server.output("nft", "list", "table", "inet", "warden")
         }
         try harness.startWorker()
-        try harness.appendFailures(from: DaemonHarness.peerAddress, count: 3)
-        try harness.waitUntil("the worker banned the peer") { try harness.kernelElements().contains(DaemonHarness.peerAddress) }
+        #expect(try harness.peerCanConnect(), "before its ban the peer connects")
+        try harness.appendFailures(from: VethPair.peerV4, count: 3)
+        try harness.waitUntil("the worker banned the peer") { try harness.kernelElements().contains(VethPair.peerV4) }
         #expect(!(try harness.peerCanConnect()))
-        #expect(try harness.storedBans() == [DaemonHarness.peerAddress])
+        #expect(try harness.storedBans() == [VethPair.peerV4])
         // With the worker stopped, a new decision waits in the channel (file, shm) or is
         // refused by a channel without readers (socket); the daemon's ban is in the store
         // either way, and a restarted worker's restore puts it into the kernel.

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import NetworkTestSupport
 import Testing
 
 /// An unchanged copy of Debian's /etc/fail2ban, overridden only as a fail2ban user would
@@ -8,7 +9,7 @@ import Testing
     @Test func debianConfigurationWithSshdOnATestLogStartsAndBansRequiresRoot() throws {
         let harness = try DaemonHarness(ipc: "memory")
         let config = harness.directory + "/fail2ban"
-        try shell("cp", "-r", "/etc/fail2ban", config)
+        try Command.run("cp", "-r", "/etc/fail2ban", config)
         try """
             [Definition]
             socket = \(harness.directory)/f2b.sock
@@ -33,7 +34,7 @@ import Testing
         }
         try handle.close()
         try harness.waitUntil("sshd banned the peer") {
-            (try? capture(["ip", "netns", "exec", harness.server, "nft", "list", "set", "inet", "warden", "sshd-v4"]))?.contains("192.0.2.2") == true
+            (try? harness.server.output("nft", "list", "set", "inet", "warden", "sshd-v4"))?.contains("192.0.2.2") == true
         }
         #expect(try harness.client("status", "sshd").contains("Banned IP list:\t192.0.2.2"))
         #expect(FileManager.default.fileExists(atPath: harness.directory + "/warden.sqlite3"))

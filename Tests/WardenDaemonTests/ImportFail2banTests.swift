@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import NetworkTestSupport
 import Testing
 
 /// `warden import-fail2ban` on a database fail2ban itself wrote (python3's
@@ -41,18 +42,18 @@ import Testing
             db.addLog(sshd, Log())
             db.close()
             """
-        _ = try capture(["/usr/bin/python3", "-c", script, fail2banDatabase])
+        _ = try Command.output(["/usr/bin/python3", "-c", script, fail2banDatabase])
 
-        let output = try capture([try DaemonHarness.wardenBinary(), "import-fail2ban", "--config", directory, fail2banDatabase])
+        let output = try Command.output([try DaemonHarness.wardenBinary(), "import-fail2ban", "--config", directory, fail2banDatabase])
         #expect(output == "Imported \(fail2banDatabase) into \(directory)/warden.sqlite3: 4 bans of history, 3 current bans, 1 log positions")
-        let current = try capture(["sqlite3", directory + "/warden.sqlite3", "SELECT jail, address, bantime, bancount FROM current ORDER BY address"])
+        let current = try Command.output(["sqlite3", directory + "/warden.sqlite3", "SELECT jail, address, bantime, bancount FROM current ORDER BY address"])
         #expect(current.split(separator: "\n") == ["sshd|192.0.2.1|7200|2", "sshd|192.0.2.2|3600|0", "sshd|192.0.2.3|3600|0"])
         // --dbfile picks the store as it does for `warden start`; fail2ban's file itself is refused.
         let other = directory + "/other.sqlite3"
-        _ = try capture([try DaemonHarness.wardenBinary(), "import-fail2ban", "--config", directory, "--dbfile", other, fail2banDatabase])
-        #expect(try capture(["sqlite3", other, "SELECT count(*) FROM current"]) == "3")
-        #expect(throws: HarnessError.self) {
-            try capture([try DaemonHarness.wardenBinary(), "import-fail2ban", "--config", directory, "--dbfile", fail2banDatabase, fail2banDatabase])
+        _ = try Command.output([try DaemonHarness.wardenBinary(), "import-fail2ban", "--config", directory, "--dbfile", other, fail2banDatabase])
+        #expect(try Command.output(["sqlite3", other, "SELECT count(*) FROM current"]) == "3")
+        #expect(throws: TestFailure.self) {
+            try Command.output([try DaemonHarness.wardenBinary(), "import-fail2ban", "--config", directory, "--dbfile", fail2banDatabase, fail2banDatabase])
         }
     }
 }

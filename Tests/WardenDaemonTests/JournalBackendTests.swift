@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import NetworkTestSupport
 import Testing
 
 /// `backend = systemd`: the daemon follows journal files (written by
@@ -26,12 +27,12 @@ import Testing
             SshJournal.failure(from: "203.0.113.7", index: 0, command: "other"),
             SshJournal.failure(from: "203.0.113.7", index: 1, command: "other"),
             SshJournal.failure(from: "203.0.113.7", index: 2, command: "other"),
-            SshJournal.failure(from: DaemonHarness.peerAddress, index: 3),
-            SshJournal.failure(from: DaemonHarness.peerAddress, index: 4),
-            SshJournal.failure(from: DaemonHarness.peerAddress, index: 5),
+            SshJournal.failure(from: VethPair.peerV4, index: 3),
+            SshJournal.failure(from: VethPair.peerV4, index: 4),
+            SshJournal.failure(from: VethPair.peerV4, index: 5),
         ], to: journalDirectory + "/first.journal")
         try harness.startDaemon()
-        try harness.waitUntil("the peer is in the kernel set") { try harness.kernelSet().contains(DaemonHarness.peerAddress) }
+        try harness.waitUntil("the peer is in the kernel set") { try harness.kernelSet().contains(VethPair.peerV4) }
         #expect(!(try harness.peerCanConnect()))
 
         // New entries while running, followed through the journal's inotify.
@@ -46,7 +47,7 @@ import Testing
         harness.process?.waitUntilExit()
         #expect(harness.process?.terminationStatus == 0)
         // The cursor of the last entry read is in the store.
-        let cursor = try capture(["sqlite3", harness.directory + "/warden.sqlite3", "SELECT cursor FROM journals WHERE jail = 'demo'"])
+        let cursor = try Command.output(["sqlite3", harness.directory + "/warden.sqlite3", "SELECT cursor FROM journals WHERE jail = 'demo'"])
         #expect(cursor.hasPrefix("s="), "\(cursor)")
     }
 }
@@ -86,6 +87,6 @@ enum SshJournal {
         input.fileHandleForWriting.write(Data(exported.utf8))
         try input.fileHandleForWriting.close()
         process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw HarnessError("systemd-journal-remote exited \(process.terminationStatus)") }
+        guard process.terminationStatus == 0 else { throw TestFailure("systemd-journal-remote exited \(process.terminationStatus)") }
     }
 }

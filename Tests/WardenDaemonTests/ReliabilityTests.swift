@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import NetworkTestSupport
 import Testing
 
 /// Crash safety, repair after `nft flush ruleset`, and the control socket's permissions.
@@ -41,10 +42,11 @@ import Testing
     @Test func flushRulesetWhileRunningRestoresTableAndBansRequiresRoot() throws {
         let harness = try DaemonHarness(ipc: "memory", bantime: 600)
         try harness.startDaemon()
-        try harness.appendFailures(from: DaemonHarness.peerAddress, count: 3)
-        try harness.waitUntil("the peer is banned") { try harness.kernelSet().contains(DaemonHarness.peerAddress) }
-        try shell("ip", "netns", "exec", harness.server, "nft", "flush", "ruleset")
-        try harness.waitUntil("table and ban are back") { (try? harness.kernelSet())?.contains(DaemonHarness.peerAddress) == true }
+        #expect(try harness.peerCanConnect(), "before its ban the peer connects")
+        try harness.appendFailures(from: VethPair.peerV4, count: 3)
+        try harness.waitUntil("the peer is banned") { try harness.kernelSet().contains(VethPair.peerV4) }
+        try #require(try harness.server.exec("nft", "flush", "ruleset") == 0)
+        try harness.waitUntil("table and ban are back") { (try? harness.kernelSet())?.contains(VethPair.peerV4) == true }
         #expect(!(try harness.peerCanConnect()))
         harness.stopDaemon()
     }
@@ -59,8 +61,8 @@ import Testing
         // connect, so open the mode up to prove the SO_PEERCRED check refuses too.
         chmod(harness.directory + "/warden.sock", 0o666)
         chmod(harness.directory, 0o755)
-        let output = try? capture(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                                   try DaemonHarness.wardenBinary(), "ping", "--socket", harness.directory + "/warden.sock"])
+        let output = try? Command.output(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                          try DaemonHarness.wardenBinary(), "ping", "--socket", harness.directory + "/warden.sock"])
         #expect(output == nil || output!.contains("permission denied"))
         #expect(output?.contains("pong") != true)
         #expect(try harness.client("ping") == "Server replied: pong")

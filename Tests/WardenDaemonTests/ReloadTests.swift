@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import NetworkTestSupport
 import Testing
 
 /// `warden reload JAIL` restarts only that jail: another jail keeps its failure counts and
@@ -41,8 +42,8 @@ import Testing
         #expect(try harness.kernelElements() == ["203.0.113.5"])
         try Self.append(failures: 1, from: "198.51.100.7", to: otherLog)
         try harness.waitUntil("the third failure bans in the other jail") { try Self.elements(of: "other", harness).contains("198.51.100.7") }
-        try harness.appendFailures(from: DaemonHarness.peerAddress, count: 2)
-        try harness.waitUntil("demo bans after the reloaded maxretry") { try harness.kernelElements().contains(DaemonHarness.peerAddress) }
+        try harness.appendFailures(from: VethPair.peerV4, count: 2)
+        try harness.waitUntil("demo bans after the reloaded maxretry") { try harness.kernelElements().contains(VethPair.peerV4) }
         #expect(throws: (any Error).self) { try harness.client("reload", "missing") }
 
         // `other` leaves the configuration: a full reload stops it and lifts its bans.
@@ -50,8 +51,8 @@ import Testing
         #expect(try harness.client("reload") == "OK")
         #expect(try harness.client("status").hasSuffix("Jail list:\tdemo"))
         #expect(try !harness.storedBans().contains("198.51.100.7"))
-        #expect(try shellStatus(["ip", "netns", "exec", harness.server, "nft", "list", "set", "inet", "warden", "other-v4"]) != 0)
-        #expect(try Set(harness.kernelElements()) == ["203.0.113.5", DaemonHarness.peerAddress])
+        #expect(try harness.server.exec("nft", "list", "set", "inet", "warden", "other-v4") != 0)
+        #expect(try Set(harness.kernelElements()) == ["203.0.113.5", VethPair.peerV4])
     }
 
     static func append(failures count: Int, from address: String, to path: String) throws {
@@ -65,6 +66,6 @@ import Testing
     }
 
     static func elements(of jail: String, _ harness: DaemonHarness) throws -> String {
-        (try? capture(["ip", "netns", "exec", harness.server, "nft", "list", "set", "inet", "warden", "\(jail)-v4"])) ?? ""
+        (try? harness.server.output("nft", "list", "set", "inet", "warden", "\(jail)-v4")) ?? ""
     }
 }

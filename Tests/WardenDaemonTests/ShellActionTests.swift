@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import NetworkTestSupport
 import Testing
 
 /// A jail with the native nftables action plus an `action.d` action of its own, which
@@ -27,10 +28,10 @@ import Testing
             ((try? String(contentsOfFile: record, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
         }
         try harness.waitUntil("actionstart ran") { lines() == ["start demo"] }
-        try harness.appendFailures(from: DaemonHarness.peerAddress, count: 3)
+        try harness.appendFailures(from: VethPair.peerV4, count: 3)
         try harness.waitUntil("actionban wrote the address") { lines().count == 2 }
         #expect(lines() == ["start demo", "ban 192.0.2.2 600"])
-        #expect(try harness.kernelElements() == [DaemonHarness.peerAddress])
+        #expect(try harness.kernelElements() == [VethPair.peerV4])
         #expect(try harness.client("stop") == "Shutdown successful")
         harness.process?.waitUntilExit()
         #expect(lines() == ["start demo", "ban 192.0.2.2 600", "stop demo"])
@@ -58,7 +59,7 @@ import Testing
             """.write(toFile: harness.directory + "/action.d/record.conf", atomically: true, encoding: .utf8)
         try harness.startDaemon()
         func text() -> String { (try? String(contentsOfFile: record, encoding: .utf8)) ?? "" }
-        try harness.appendFailures(from: DaemonHarness.peerAddress, count: 3)
+        try harness.appendFailures(from: VethPair.peerV4, count: 3)
         try harness.waitUntil("actionban wrote the ban") { text().contains("u=root") }
         #expect(text().hasPrefix("ban 192.0.2.2 f=3 jf=3 n=1 bt=600 u=root x= "), "\(text())")
         #expect(text().components(separatedBy: "authentication failure for root from 192.0.2.2").count - 1 == 2, "\(text())")
@@ -86,7 +87,7 @@ import Testing
             ((try? String(contentsOfFile: record, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
         }
         try harness.startDaemon()
-        try harness.appendFailures(from: DaemonHarness.peerAddress, count: 3)
+        try harness.appendFailures(from: VethPair.peerV4, count: 3)
         try harness.waitUntil("the ban time ended and actionunban ran") { lines().contains("unban 192.0.2.2") }
         #expect(lines() == ["ban 192.0.2.2", "unban 192.0.2.2"])
 

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import NetworkTestSupport
 import Testing
 
 /// Log positions live in the ban database, written in the same transaction as the bans
@@ -45,6 +46,6 @@ import Testing
     }
 
     static func sql(_ harness: DaemonHarness, _ query: String) throws -> String {
-        try capture(["sqlite3", harness.directory + "/warden.sqlite3", query])
+        try Command.output(["sqlite3", harness.directory + "/warden.sqlite3", query])
     }
 }

@@ -1,6 +1,7 @@
 import CLinux
 import Dispatch
 import Glibc
+import NetworkTestSupport
 import Testing
 import WardenFirewall
 import WardenIPC

@@ -1,13 +1,13 @@
 import Glibc
 
 /// What a TCP connection attempt met.
-enum ConnectOutcome: Equatable {
+public enum ConnectOutcome: Equatable, Sendable {
     case connected, refused, unreachable, timedOut, other(Int32)
 }
 
 /// Sockets for packet tests: each is created on the calling thread, so in the network
-/// namespace that thread is in.
-enum PacketProbe {
+/// namespace that thread is in (`NetworkNamespace.perform`).
+public enum PacketProbe {
     static func socketAddress(_ address: String, port: UInt16) -> (storage: sockaddr_storage, length: socklen_t) {
         var storage = sockaddr_storage()
         if address.contains(":") {
@@ -29,7 +29,7 @@ enum PacketProbe {
     }
 
     /// A bound socket (TCP: listening; the kernel completes handshakes without accept).
-    static func bound(_ address: String, port: UInt16, type: Int32) throws -> Int32 {
+    public static func bound(_ address: String, port: UInt16, type: Int32) throws -> Int32 {
         let family = address.contains(":") ? AF_INET6 : AF_INET
         let descriptor = socket(family, type | Int32(SOCK_CLOEXEC.rawValue), 0)
         var one: Int32 = 1
@@ -41,7 +41,7 @@ enum PacketProbe {
         return descriptor
     }
 
-    static func tcpConnect(_ address: String, port: UInt16, timeoutMilliseconds: Int32 = 1500) -> ConnectOutcome {
+    public static func tcpConnect(_ address: String, port: UInt16, timeoutMilliseconds: Int32 = 1500) -> ConnectOutcome {
         let family = address.contains(":") ? AF_INET6 : AF_INET
         let descriptor = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         defer { close(descriptor) }
@@ -67,7 +67,7 @@ enum PacketProbe {
     }
 
     /// Sends one datagram from a fresh socket (on the calling thread's namespace).
-    static func udpSend(_ address: String, port: UInt16) {
+    public static func udpSend(_ address: String, port: UInt16) {
         let family = address.contains(":") ? AF_INET6 : AF_INET
         let descriptor = socket(family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         defer { close(descriptor) }
@@ -77,16 +77,36 @@ enum PacketProbe {
     }
 
     /// Whether a datagram arrives on `descriptor` within the wait (drains one).
-    static func udpReceived(_ descriptor: Int32, timeoutMilliseconds: Int32 = 1000) -> Bool {
+    public static func udpReceived(_ descriptor: Int32, timeoutMilliseconds: Int32 = 1000) -> Bool {
         var waiting = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
         guard poll(&waiting, 1, timeoutMilliseconds) == 1 else { return false }
         var byte: UInt8 = 0
         return recv(descriptor, &byte, 1, 0) == 1
     }
 
+    /// `GET /` over HTTP/1.0; the whole response (status line, headers, body) as text.
+    public static func httpGet(_ address: String, port: UInt16) throws -> String {
+        let family = address.contains(":") ? AF_INET6 : AF_INET
+        let descriptor = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        defer { close(descriptor) }
+        var (storage, length) = socketAddress(address, port: port)
+        let connected = withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, length) } }
+        guard connected == 0 else { throw TestFailure("connect \(address):\(port): errno \(errno)") }
+        let request = Array("GET / HTTP/1.0\r\n\r\n".utf8)
+        guard send(descriptor, request, request.count, Int32(MSG_NOSIGNAL)) == request.count else { throw TestFailure("send: errno \(errno)") }
+        var response: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = read(descriptor, &chunk, chunk.count)
+            guard count > 0 else { break }
+            response += chunk[0..<count]
+        }
+        return String(decoding: response, as: UTF8.self)
+    }
+
     /// Sends one ICMP echo request over a raw socket and waits for the echo reply (the
     /// image has no `ping` binary).
-    static func ping(_ address: String, timeoutMilliseconds: Int32 = 1000) -> Bool {
+    public static func ping(_ address: String, timeoutMilliseconds: Int32 = 1000) -> Bool {
         let descriptor = socket(AF_INET, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), Int32(IPPROTO_ICMP))
         guard descriptor >= 0 else { return false }
         defer { close(descriptor) }
