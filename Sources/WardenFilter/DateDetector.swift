@@ -75,6 +75,9 @@ public final class DateDetector {
     public var templateNames: [String] { templates.map(\.name) }
     /// Hits per template, same order as `templateNames`.
     public var templateHits: [Int] { selection.hitsByTemplate }
+    /// Each template's regex as PCRE2 compiles it (group 1 is the date that is cut from
+    /// the line), same order as `templateNames`; for baselines that redo the search.
+    public var templatePatterns: [String] { templates.map(\.regex.pcre2Pattern) }
     /// datepattern `{NONE}`: no date is read, every line gets "now".
     public let usesNoDate: Bool
 

@@ -31,6 +31,8 @@ final class DateTemplateRegex: Sendable {
 
     /// The Python-dialect regex (fail2ban's text, boundaries applied).
     let pythonRegex: String
+    /// `pythonRegex` in PCRE2's dialect: the pattern that is compiled.
+    var pcre2Pattern: String { PythonRegexTranslation.translate(pythonRegex) }
     private let reading: Reading
     /// Names the template in errors.
     private let source: String
@@ -55,7 +57,7 @@ final class DateTemplateRegex: Sendable {
     private func compile() -> Result<Compiled, DateTemplateError> {
         let regex: PCRERegex
         do {
-            regex = try PCRERegex(PythonRegexTranslation.translate(pythonRegex))
+            regex = try PCRERegex(pcre2Pattern)
         } catch {
             return .failure(DateTemplateError(template: source, reason: error.description))
         }

@@ -11,10 +11,10 @@ struct RegexSummary {
     let tally: LineTally
     let seconds: Double
 
-    private var templates: [(name: String, hits: Int)] {
-        zip(matcher.dateDetector.templateNames, matcher.dateDetector.templateHits)
-            .filter { $0.1 > 0 }
-            .map { (name: $0.0, hits: $0.1) }
+    private var templates: [(name: String, hits: Int, pattern: String)] {
+        let detector = matcher.dateDetector
+        let (names, hits, patterns) = (detector.templateNames, detector.templateHits, detector.templatePatterns)
+        return names.indices.filter { hits[$0] > 0 }.map { (name: names[$0], hits: hits[$0], pattern: patterns[$0]) }
     }
 
     private var linesPerSecond: Double { seconds > 0 ? Double(tally.lines) / seconds : 0 }
@@ -68,7 +68,9 @@ struct RegexSummary {
 
     func json() -> String {
         let statistics = matcher.statistics
-        let templateObjects = templates.map { JSON.object([("name", JSON.string($0.name)), ("hits", "\($0.hits)")]) }
+        let templateObjects = templates.map {
+            JSON.object([("name", JSON.string($0.name)), ("hits", "\($0.hits)"), ("regex", JSON.string($0.pattern))])
+        }
         let summary = JSON.object([
             ("filter", JSON.string(filter.name)),
             ("log", JSON.string(logPath)),
