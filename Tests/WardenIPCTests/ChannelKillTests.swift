@@ -96,7 +96,10 @@ import Testing
 
     @Test func fileChannelSurvivesKillNineOfWriters() throws {
         var config = configuration(.file, "kill-file")
-        config.rotateBytes = 256 << 20
+        // No rotation: the final check compares the spool header's count with everything
+        // delivered, and on a busy machine the doomed writers run hundreds of MB past their
+        // kill points before the survivor reaches them (a full-suite run rotated once).
+        config.rotateBytes = 1 << 40
         defer { removeChannelFiles(config) }
         try killWriters(config, victimReader: false)
     }
