@@ -78,8 +78,7 @@ public final class BanStore: Sendable {
 
     private struct Connection: ~Copyable, Sendable {
         let sqlite: SQLiteConnection
-        let insertHistory: Statement
-        let upsertCurrent: Statement
+        let rows: BanRowWriter
         let deleteCurrent: Statement
         let deleteCurrentJail: Statement
         let selectCount: Statement
@@ -102,11 +101,8 @@ public final class BanStore: Sendable {
         try sqlite.execute(Self.positionSchema)
         connection = Mutex(Connection(
             sqlite: sqlite,
-            insertHistory: try sqlite.prepare(
-                "INSERT INTO bans(jail, address, timeofban, bantime, bancount, data) VALUES(?, ?, ?, ?, ?, ?)"),
             // The data stays in the history row (`ban`); the current row is the key and the times.
-            upsertCurrent: try sqlite.prepare(
-                "INSERT OR REPLACE INTO current(address, jail, timeofban, bantime, bancount, data, ban) VALUES(?, ?, ?, ?, ?, NULL, ?)"),
+            rows: try BanRowWriter(sqlite),
             deleteCurrent: try sqlite.prepare("DELETE FROM current WHERE jail = ? AND address = ?"),
             deleteCurrentJail: try sqlite.prepare("DELETE FROM current WHERE jail = ?"),
             selectCount: try sqlite.prepare(
@@ -131,29 +127,7 @@ public final class BanStore: Sendable {
     public func record(_ bans: [StoredBan], progress: ReadProgress? = nil) throws {
         try connection.withLock { connection in
             try connection.sqlite.transaction {
-                let history = connection.insertHistory, current = connection.upsertCurrent
-                for ban in bans {
-                    // The text is bound without copies, so both rows are written inside the closures.
-                    var jail = ban.jail, address = ban.address, data = ban.data ?? ""
-                    try jail.withUTF8 { jail in try address.withUTF8 { address in try data.withUTF8 { data in
-                        history.reset()
-                        try history.bind(borrowing: jail, at: 1)
-                        try history.bind(borrowing: address, at: 2)
-                        try history.bind(ban.timeOfBan, at: 3)
-                        try history.bind(ban.banTime, at: 4)
-                        try history.bind(Int64(ban.banCount), at: 5)
-                        if ban.data == nil { try history.bindNull(at: 6) } else { try history.bind(borrowing: data, at: 6) }
-                        try history.runBound()
-                        current.reset()
-                        try current.bind(borrowing: address, at: 1)
-                        try current.bind(borrowing: jail, at: 2)
-                        try current.bind(ban.timeOfBan, at: 3)
-                        try current.bind(ban.banTime, at: 4)
-                        try current.bind(Int64(ban.banCount), at: 5)
-                        try current.bind(connection.sqlite.lastInsertedRow, at: 6)
-                        try current.runBound()
-                    }}}
-                }
+                try connection.rows.write(bans)
                 if let progress {
                     try Self.record(progress, advancePosition: connection.advanceLogPosition, saveCursor: connection.saveJournalCursor)
                 }

@@ -75,9 +75,6 @@ final class SQLiteConnection: @unchecked Sendable {
     }
 
     var changes: Int { Int(sqlite3_changes(handle)) }
-
-    /// The rowid of the last row an INSERT added on this connection.
-    var lastInsertedRow: Int64 { sqlite3_last_insert_rowid(handle) }
 }
 
 /// A prepared statement; values bind by 1-based position, columns read by 0-based index.

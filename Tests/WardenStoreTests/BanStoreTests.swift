@@ -39,6 +39,33 @@ struct BanStoreTests {
         #expect(try reopened.positions().first?.device == 2049)
     }
 
+    /// Bans go in as multi-row inserts of up to `BanRowWriter.groupSize`: every history row
+    /// is kept, in order, and every current row points at the data of its own last ban,
+    /// across group boundaries, after earlier rows, and with an address twice in a group.
+    @Test func bansWrittenInGroupsKeepEveryRowAndItsData() throws {
+        let path = Self.temporaryPath("groups")
+        defer { Self.remove(path) }
+        let store = try BanStore(path: path)
+        try store.record([StoredBan(jail: "j", address: "198.51.100.1", timeOfBan: 1, banTime: 60, data: #"{"matches": ["before"], "failures": 3}"#)])
+        let count = 2 * BanRowWriter.groupSize + 5
+        let bans = (0..<count).map { index in
+            // Index 3 and 20 ban the same address: the later one is its current ban.
+            StoredBan(jail: index % 2 == 0 ? "j" : "k", address: index == 20 ? "192.0.2.3" : "192.0.2.\(index)",
+                      timeOfBan: Double(100 + index), banTime: 600, banCount: index + 1,
+                      data: index == 7 ? nil : #"{"matches": ["line \#(index)"], "failures": \#(index)}"#)
+        }
+        try store.record(bans)
+        let history = try store.history()
+        #expect(history.count == count + 1)
+        #expect(Array(history.dropFirst()) == bans)
+        for (index, ban) in bans.enumerated() where index != 3 {
+            let (current, data) = try #require(try store.currentBan(jail: ban.jail, address: ban.address))
+            #expect(current.timeOfBan == ban.timeOfBan && current.banCount == ban.banCount)
+            if index != 7 { #expect(data == BanData(matches: ["line \(index)"], failures: index)) }
+        }
+        #expect(try store.currentBan(jail: "j", address: "198.51.100.1")?.data == BanData(matches: ["before"], failures: 3))
+    }
+
     @Test func restoreFollowsFail2bansRules() throws {
         let path = Self.temporaryPath("restore")
         defer { Self.remove(path) }
