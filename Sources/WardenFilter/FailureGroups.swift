@@ -214,6 +214,12 @@ struct MatchedLines: Sendable {
     }
 
     mutating func append(contentsOf other: MatchedLines) {
+        // Into an empty list (a connection's first lines, or its lines after a report):
+        // share the other's storage instead of allocating and copying.
+        if count == 0, keepsText == other.keepsText {
+            self = other
+            return
+        }
         count += other.count
         guard keepsText, other.keepsText else { return }
         let offset = bytes.count
