@@ -49,17 +49,18 @@ public struct AddressPrefixSet: Sendable {
     /// Whether `address` (a host or a network) lies inside one of the networks.
     /// IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`) are looked up as IPv4.
     public func contains(_ address: NetworkAddress) -> Bool {
-        if address.family == .ipv4 {
-            return Self.contains(address.bytes, prefix: Int(address.prefixLength), in: v4)
+        address.withBytes { bytes in
+            if address.family == .ipv4 {
+                return Self.contains(bytes, prefix: Int(address.prefixLength), in: v4)
+            }
+            if bytes.prefix(10).allSatisfy({ $0 == 0 }), bytes[10] == 0xFF, bytes[11] == 0xFF, address.prefixLength >= 96 {
+                return Self.contains(UnsafeRawBufferPointer(rebasing: bytes[12...]), prefix: Int(address.prefixLength) - 96, in: v4)
+            }
+            return Self.contains(bytes, prefix: Int(address.prefixLength), in: v6)
         }
-        if address.bytes.prefix(10).allSatisfy({ $0 == 0 }), address.bytes[10] == 0xFF, address.bytes[11] == 0xFF,
-           address.prefixLength >= 96 {
-            return Self.contains(Array(address.bytes[12...]), prefix: Int(address.prefixLength) - 96, in: v4)
-        }
-        return Self.contains(address.bytes, prefix: Int(address.prefixLength), in: v6)
     }
 
-    private static func contains(_ bytes: [UInt8], prefix: Int, in nodes: [Node]) -> Bool {
+    private static func contains(_ bytes: UnsafeRawBufferPointer, prefix: Int, in nodes: [Node]) -> Bool {
         var current = 0
         for bit in 0..<prefix {
             if nodes[current].terminal { return true }

@@ -32,7 +32,12 @@ import Testing
             let decision = BanDecision(jail: "nginx-äöü", address: address, banTime: -1, time: 0)
             let decoded = try decision.encoded().withUnsafeBytes { try BanDecision(decoding: $0) }
             #expect(decoded == decision)
+            // Built from its bytes, the same address is equal and hashes alike.
+            let rebuilt = try #require(NetworkAddress(family: address.family, bytes: address.bytes, prefixLength: address.prefixLength))
+            #expect(rebuilt == address && Set([rebuilt, address]).count == 1)
+            #expect(address.bytes.count == (address.family == .ipv4 ? 4 : 16))
         }
+        #expect(NetworkAddress("192.0.2.1") != NetworkAddress("192.0.2.1/24"))
         #expect(NetworkAddress("192.0.2.1/33") == nil)
         #expect(NetworkAddress("not an address") == nil)
         #expect(NetworkAddress("::1/129") == nil)
