@@ -36,9 +36,11 @@ int warden_nftables_events_open(void) {
         BPF_STMT(BPF_RET | BPF_K, 0xffffffff),
         BPF_STMT(BPF_RET | BPF_K, 0),
     };
+    // Best effort: without the filter a burst can overrun the socket, which costs a
+    // needless reconcile but loses nothing.
     struct sock_fprog program = { .len = sizeof(only_newgen) / sizeof(only_newgen[0]), .filter = only_newgen };
-    if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof(program)) != 0
-        || bind(fd, (struct sockaddr *)&address, sizeof(address)) != 0) {
+    (void)setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof(program));
+    if (bind(fd, (struct sockaddr *)&address, sizeof(address)) != 0) {
         int saved = errno;
         close(fd);
         errno = saved;
