@@ -8,12 +8,11 @@ import Testing
 /// actionban with `<ip>` after the ban is in the kernel, actionstop at stop.
 @Suite(.serialized) struct ShellActionTests {
     @Test func customActionReceivesTheBannedAddressRequiresRoot() throws {
-        let record = NSTemporaryDirectory() + "warden-record-\(getpid())-\(Int.random(in: 0..<1_000_000)).txt"
+        let record = Self.recordPath("record")
         defer { try? FileManager.default.removeItem(atPath: record) }
         let harness = try DaemonHarness(ipc: "memory", bantime: 600,
                                         actions: ["nftables[type=allports, protocol=all]", "record[file=\"\(record)\"]"])
-        try FileManager.default.createDirectory(atPath: harness.directory + "/action.d", withIntermediateDirectories: true)
-        try """
+        try Self.writeAction("record", """
             [Definition]
             actionstart = echo "start <name>" >> <file>
             actionstop = echo "stop <name>" >> <file>
@@ -22,11 +21,9 @@ import Testing
 
             [Init]
             file = /dev/null
-            """.write(toFile: harness.directory + "/action.d/record.conf", atomically: true, encoding: .utf8)
+            """, for: harness)
         try harness.startDaemon()
-        func lines() -> [String] {
-            ((try? String(contentsOfFile: record, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
-        }
+        func lines() -> [String] { Self.recordedLines(record) }
         try harness.waitUntil("actionstart ran") { lines() == ["start demo"] }
         try harness.appendFailures(from: VethPair.peerV4, count: 3)
         try harness.waitUntil("actionban wrote the address") { lines().count == 2 }
@@ -40,25 +37,24 @@ import Testing
     /// actionban gets the ban's tags from the store: `<matches>` (cut to `maxmatches`),
     /// `<failures>`, `<ipjailfailures>`, `<bancount>`, `<bantime>` and a captured group.
     @Test func actionbanReceivesMatchesFailuresAndCapturedGroupsRequiresRoot() throws {
-        let record = NSTemporaryDirectory() + "warden-tags-\(getpid())-\(Int.random(in: 0..<1_000_000)).txt"
+        let record = Self.recordPath("tags")
         defer { try? FileManager.default.removeItem(atPath: record) }
         let harness = try DaemonHarness(ipc: "memory", bantime: 600,
                                         actions: ["nftables[type=allports, protocol=all]", "record[file=\"\(record)\"]"],
                                         extraJail: "maxmatches = 2")
-        try FileManager.default.createDirectory(atPath: harness.directory + "/action.d", withIntermediateDirectories: true)
         try """
             [Definition]
             failregex = demo\\[\\d+\\]: authentication failure for <F-USER>\\S+</F-USER> from <HOST>$
             """.write(toFile: harness.directory + "/filter.d/demo.local", atomically: true, encoding: .utf8)
-        try """
+        try Self.writeAction("record", """
             [Definition]
             actionban = echo ban <ip> f=<failures> jf=<ipjailfailures> n=<bancount> bt=<bantime> u=<F-USER> x=<F-NONE> <matches> >> <file>
 
             [Init]
             file = /dev/null
-            """.write(toFile: harness.directory + "/action.d/record.conf", atomically: true, encoding: .utf8)
+            """, for: harness)
         try harness.startDaemon()
-        func text() -> String { (try? String(contentsOfFile: record, encoding: .utf8)) ?? "" }
+        func text() -> String { Self.recordedText(record) }
         try harness.appendFailures(from: VethPair.peerV4, count: 3)
         try harness.waitUntil("actionban wrote the ban") { text().contains("u=root") }
         #expect(text().hasPrefix("ban 192.0.2.2 f=3 jf=3 n=1 bt=600 u=root x= "), "\(text())")
@@ -70,22 +66,19 @@ import Testing
     /// itself), at once on `warden unban`, and after a restart for a ban that ended while
     /// warden was stopped, exactly once.
     @Test func actionunbanRunsWhenBansEndAndAfterARestartRequiresRoot() throws {
-        let record = NSTemporaryDirectory() + "warden-unban-\(getpid())-\(Int.random(in: 0..<1_000_000)).txt"
+        let record = Self.recordPath("unban")
         defer { try? FileManager.default.removeItem(atPath: record) }
         let harness = try DaemonHarness(ipc: "memory", bantime: 2,
                                         actions: ["nftables[type=allports, protocol=all]", "record[file=\"\(record)\"]"])
-        try FileManager.default.createDirectory(atPath: harness.directory + "/action.d", withIntermediateDirectories: true)
-        try """
+        try Self.writeAction("record", """
             [Definition]
             actionban = echo "ban <ip>" >> <file>
             actionunban = echo "unban <ip>" >> <file>
 
             [Init]
             file = /dev/null
-            """.write(toFile: harness.directory + "/action.d/record.conf", atomically: true, encoding: .utf8)
-        func lines() -> [String] {
-            ((try? String(contentsOfFile: record, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
-        }
+            """, for: harness)
+        func lines() -> [String] { Self.recordedLines(record) }
         try harness.startDaemon()
         try harness.appendFailures(from: VethPair.peerV4, count: 3)
         try harness.waitUntil("the ban time ended and actionunban ran") { lines().contains("unban 192.0.2.2") }
@@ -115,13 +108,12 @@ import Testing
     /// is stopped as fail2ban stops one: an action with `actionflush` runs it once, an
     /// action without gets `actionunban` for each running ban, then `actionstop`.
     @Test func reloadWithoutTheJailFlushesOrUnbansItsActionsRequiresRoot() throws {
-        let record = NSTemporaryDirectory() + "warden-lift-\(getpid())-\(Int.random(in: 0..<1_000_000)).txt"
+        let record = Self.recordPath("lift")
         defer { try? FileManager.default.removeItem(atPath: record) }
         let harness = try DaemonHarness(ipc: "memory", bantime: 600,
                                         actions: ["nftables[type=allports, protocol=all]", "record[file=\"\(record)\"]",
                                                   "flushing[file=\"\(record)\"]"])
-        try FileManager.default.createDirectory(atPath: harness.directory + "/action.d", withIntermediateDirectories: true)
-        try """
+        try Self.writeAction("record", """
             [Definition]
             actionban = echo "ban <ip>" >> <file>
             actionunban = echo "unban <ip>" >> <file>
@@ -129,18 +121,16 @@ import Testing
 
             [Init]
             file = /dev/null
-            """.write(toFile: harness.directory + "/action.d/record.conf", atomically: true, encoding: .utf8)
-        try """
+            """, for: harness)
+        try Self.writeAction("flushing", """
             [Definition]
             actionunban = echo "flushing unban <ip>" >> <file>
             actionflush = echo "flush <name>" >> <file>
 
             [Init]
             file = /dev/null
-            """.write(toFile: harness.directory + "/action.d/flushing.conf", atomically: true, encoding: .utf8)
-        func lines() -> [String] {
-            ((try? String(contentsOfFile: record, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
-        }
+            """, for: harness)
+        func lines() -> [String] { Self.recordedLines(record) }
         try harness.startDaemon()
         #expect(try harness.client("ban", "demo", "203.0.113.5", "198.51.100.3") == "2")
         try harness.waitUntil("actionban ran for both") { lines().filter { $0.hasPrefix("ban ") }.count == 2 }
@@ -155,5 +145,27 @@ import Testing
         #expect(lifted.last == "stop record", "\(lifted)")
         #expect(try harness.storedBans().isEmpty)
         harness.stopDaemon()
+    }
+}
+
+extension ShellActionTests {
+    /// A temporary file for the test actions to append to (`echo ... >> <file>`).
+    static func recordPath(_ label: String) -> String {
+        NSTemporaryDirectory() + "warden-\(label)-\(getpid())-\(Int.random(in: 0..<1_000_000)).txt"
+    }
+
+    /// What the actions have appended so far.
+    static func recordedText(_ path: String) -> String {
+        (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+    }
+
+    static func recordedLines(_ path: String) -> [String] {
+        recordedText(path).split(separator: "\n").map(String.init)
+    }
+
+    /// Writes `action.d/NAME.conf` into the harness's configuration.
+    static func writeAction(_ name: String, _ definition: String, for harness: DaemonHarness) throws {
+        try FileManager.default.createDirectory(atPath: harness.directory + "/action.d", withIntermediateDirectories: true)
+        try definition.write(toFile: harness.directory + "/action.d/\(name).conf", atomically: true, encoding: .utf8)
     }
 }

@@ -33,12 +33,7 @@ struct SchemaMigrationTests {
 
         let store = try BanStore(path: path)
         #expect(try store.read(StoreSchema.storedVersion) == 2)
-        #expect(try store.read { sqlite in
-            let index = try sqlite.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'current_timeofban'")
-            try index.bind([])
-            _ = try index.step()
-            return index.int(0)
-        } == 0)
+        #expect(try Self.integer("SELECT count(*) FROM sqlite_master WHERE name = 'current_timeofban'", in: store) == 0)
         // The version-1 row keeps its own data.
         let (ban, data) = try #require(try store.currentBan(jail: "sshd", address: "192.0.2.1"))
         #expect(ban.banCount == 2 && ban.banTime == 1200)
@@ -70,15 +65,20 @@ struct SchemaMigrationTests {
         let day = 86400.0, now = 10 * day
         try store.record([StoredBan(jail: "j", address: "forever", timeOfBan: now - 3 * day, banTime: -1,
                                     data: #"{"matches": ["kept"], "failures": 3}"#)])
-        #expect(try store.read { sqlite in
-            let row = try sqlite.prepare("SELECT data IS NULL AND ban IS NOT NULL FROM current")
-            try row.bind([])
-            _ = try row.step()
-            return row.int(0)
-        } == 1)
+        #expect(try Self.integer("SELECT data IS NULL AND ban IS NOT NULL FROM current", in: store) == 1)
         try store.purge(age: day, now: now)
         #expect(try store.history().isEmpty)
         #expect(try store.currentBan(jail: "j", address: "forever")?.data == BanData(matches: ["kept"], failures: 3))
         #expect(try store.restoreBans(now: now).first?.data == #"{"matches": ["kept"], "failures": 3}"#)
+    }
+
+    /// The first column of the first row of `sql`, read through the store's connection.
+    static func integer(_ sql: String, in store: BanStore) throws -> Int64 {
+        try store.read { sqlite in
+            let statement = try sqlite.prepare(sql)
+            try statement.bind([])
+            _ = try statement.step()
+            return statement.int(0)
+        }
     }
 }
