@@ -98,23 +98,20 @@ struct GroupValues: Sendable {
         spans[number] = Span(start: Int32(start), end: Int32(used))
     }
 
-    /// Writes `value` at `used`, growing the array only past its high-water mark.
+    /// Writes `value` at `used`.
     private mutating func append(_ value: UnsafeBufferPointer<UInt8>) {
-        let end = used + value.count
-        if end > bytes.count {
-            let overlap = bytes.count - used
-            if overlap > 0 {
-                bytes.withUnsafeMutableBufferPointer { all in
-                    _ = UnsafeMutableBufferPointer(rebasing: all[used...]).update(fromContentsOf: value[0..<overlap])
-                }
-            }
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: value[max(overlap, 0)...]))
-        } else if !value.isEmpty {
-            bytes.withUnsafeMutableBufferPointer { all in
-                _ = UnsafeMutableBufferPointer(rebasing: all[used..<end]).update(fromContentsOf: value)
-            }
+        makeRoom(value.count)
+        if let source = value.baseAddress, !value.isEmpty {
+            let start = used
+            bytes.withUnsafeMutableBufferPointer { ($0.baseAddress! + start).update(from: source, count: value.count) }
         }
-        used = end
+        used += value.count
+    }
+
+    /// Makes `bytes` long enough for `count` more bytes at `used`, growing the array only
+    /// past its high-water mark.
+    private mutating func makeRoom(_ count: Int) {
+        if used + count > bytes.count { bytes.append(contentsOf: repeatElement(0, count: used + count - bytes.count)) }
     }
 
     /// Gives `target` the value of `source` (both in this table).
@@ -134,7 +131,7 @@ struct GroupValues: Sendable {
             other.spans.withUnsafeBufferPointer { theirSpans in
                 var needed = 0
                 for span in theirSpans where span.start >= 0 { needed += Int(span.end - span.start) }
-                if used + needed > bytes.count { bytes.append(contentsOf: repeatElement(0, count: used + needed - bytes.count)) }
+                makeRoom(needed)
                 var end = used
                 bytes.withUnsafeMutableBufferPointer { mine in
                     spans.withUnsafeMutableBufferPointer { mySpans in
