@@ -115,19 +115,8 @@ final class Statement: @unchecked Sendable {
         }
     }
 
-    /// Binds one value by 1-based position, for statements run per row in a hot loop
-    /// (`reset()` first): no array of values to build.
-    func bind(_ text: String, at index: Int32) throws {
-        // With the length given SQLite skips its strlen; it still copies (transient).
-        var text = text
-        let status = text.withUTF8 { utf8 -> Int32 in
-            guard let base = utf8.baseAddress else { return sqlite3_bind_text(handle, index, "", 0, csqlite_transient()) }
-            return base.withMemoryRebound(to: CChar.self, capacity: utf8.count) {
-                sqlite3_bind_text(handle, index, $0, Int32(utf8.count), csqlite_transient())
-            }
-        }
-        try check(status)
-    }
+    // One value by 1-based position, for statements run per row in a hot loop (`reset()`
+    // first): no array of values to build.
 
     /// Binds UTF-8 without SQLite copying it: the caller keeps `utf8` alive and unchanged
     /// until the statement has run (the per-ban inserts of a burst bind three strings each).
@@ -140,11 +129,6 @@ final class Statement: @unchecked Sendable {
 
     func bindNull(at index: Int32) throws {
         try check(sqlite3_bind_null(handle, index))
-    }
-
-    func bind(_ text: String?, at index: Int32) throws {
-        guard let text else { return try check(sqlite3_bind_null(handle, index)) }
-        try bind(text, at: index)
     }
 
     func bind(_ number: Int64, at index: Int32) throws {
