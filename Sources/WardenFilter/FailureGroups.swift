@@ -191,10 +191,13 @@ struct GroupValues: Sendable {
 
 /// fail2ban's `matches` list: the lines a failure is made of. Counting is all a ban
 /// needs; the texts are kept only when `MatcherOptions.collectMatchedLines` asks.
+///
+/// The texts share one byte array, each line stored as its length (four bytes, little
+/// endian) then its bytes: one allocation per list instead of one for the bytes and one
+/// for the line ends, and joining two lists is one append with no offsets to fix.
 struct MatchedLines: Sendable {
     private(set) var count = 0
-    private var bytes: [UInt8] = []
-    private var ends: [Int] = []
+    private var records: [UInt8] = []
     let keepsText: Bool
 
     init(keepsText: Bool) { self.keepsText = keepsText }
@@ -206,8 +209,12 @@ struct MatchedLines: Sendable {
     mutating func append(_ line: UnsafeBufferPointer<UInt8>) {
         count += 1
         guard keepsText else { return }
-        bytes.append(contentsOf: line)
-        ends.append(bytes.count)
+        let needed = records.count + MemoryLayout<UInt32>.size + line.count
+        // One allocation for the header and the text, growing geometrically.
+        if records.capacity < needed { records.reserveCapacity(max(needed, 2 * records.capacity)) }
+        let length = UInt32(line.count)
+        for shift in stride(from: 0, to: 32, by: 8) { records.append(UInt8(truncatingIfNeeded: length >> shift)) }
+        records.append(contentsOf: line)
     }
 
     mutating func append(contentsOf other: MatchedLines) {
@@ -219,17 +226,27 @@ struct MatchedLines: Sendable {
         }
         count += other.count
         guard keepsText, other.keepsText else { return }
-        let offset = bytes.count
-        bytes.append(contentsOf: other.bytes)
-        ends.reserveCapacity(ends.count + other.ends.count)
-        for end in other.ends { ends.append(end + offset) }
+        records.append(contentsOf: other.records)
+    }
+
+    /// Calls `body` with each line's bytes, oldest first.
+    func forEachLine(_ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        records.withUnsafeBufferPointer { all in
+            var offset = 0
+            while offset < all.count {
+                let length = Int(UInt32(littleEndian: UnsafeRawPointer(all.baseAddress! + offset).loadUnaligned(as: UInt32.self)))
+                offset += MemoryLayout<UInt32>.size
+                body(UnsafeBufferPointer(rebasing: all[offset..<(offset + length)]))
+                offset += length
+            }
+        }
     }
 
     var strings: [String] {
-        var start = 0
-        return ends.map { end in
-            defer { start = end }
-            return String(decoding: bytes[start..<end], as: UTF8.self)
-        }
+        guard keepsText else { return [] }
+        var result: [String] = []
+        result.reserveCapacity(count)
+        forEachLine { result.append(String(decoding: $0, as: UTF8.self)) }
+        return result
     }
 }

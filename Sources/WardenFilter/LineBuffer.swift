@@ -34,21 +34,25 @@ struct BufferedLine {
 /// With `maxLines` 1 (most filters) nothing outlives a line, so no `BufferedLine` is
 /// kept: `append` writes the subject straight from the line, and the line's text
 /// (what a failure reports as its matched line) is copied only when `keepsLineText`.
-struct LineBuffer {
+///
+/// A class: the matcher owns exactly one, and as a struct stored in the matcher it was
+/// copied (with a retain per array) on some of the accesses of every line. Only the
+/// owning matcher's thread touches it, one access at a time, hence no exclusivity checks.
+final class LineBuffer {
     let maxLines: Int
     /// The buffered lines; always empty in single-line mode.
-    private(set) var lines: [BufferedLine] = []
-    private var spare: [[UInt8]] = []
+    @exclusivity(unchecked) private(set) var lines: [BufferedLine] = []
+    @exclusivity(unchecked) private var spare: [[UInt8]] = []
     /// The search subject built from `lines` by `rebuildSubject()`, valid until the
     /// buffer changes.
     var subject: UnsafeBufferPointer<UInt8> { subjectBytes.bytes }
     private let subjectBytes = ScratchBytes()
     /// Whether `subject` is all ASCII.
-    private(set) var subjectIsASCII = true
+    @exclusivity(unchecked) private(set) var subjectIsASCII = true
 
     var isSingleLine: Bool { maxLines <= 1 }
     /// Single-line mode: whether a line is held (false once a match took it).
-    private var holdsLine = false
+    @exclusivity(unchecked) private var holdsLine = false
     private let keepsLineText: Bool
     /// Single-line mode: the held line's text, when `keepsLineText`.
     private let lineText = ScratchBytes(capacity: 256)
@@ -61,7 +65,7 @@ struct LineBuffer {
 
     /// Adds a line (`prefix` then `line`, with `cut` in those combined bytes) and drops
     /// the oldest lines beyond `maxLines`. `lineIsASCII` is `line`'s, known to the caller.
-    mutating func append(prefix: [UInt8], line: UnsafeBufferPointer<UInt8>, lineIsASCII: Bool, cut: Range<Int>) {
+    func append(prefix: [UInt8], line: UnsafeBufferPointer<UInt8>, lineIsASCII: Bool, cut: Range<Int>) {
         if isSingleLine {
             appendSingle(prefix: prefix, line: line, lineIsASCII: lineIsASCII, cut: cut)
             return
@@ -75,7 +79,7 @@ struct LineBuffer {
         while lines.count > maxLines { recycle(lines.removeFirst()) }
     }
 
-    private mutating func appendSingle(prefix: [UInt8], line: UnsafeBufferPointer<UInt8>, lineIsASCII: Bool, cut: Range<Int>) {
+    private func appendSingle(prefix: [UInt8], line: UnsafeBufferPointer<UInt8>, lineIsASCII: Bool, cut: Range<Int>) {
         holdsLine = true
         subjectBytes.removeAll()
         prefix.withUnsafeBufferPointer { prefix in
@@ -108,7 +112,7 @@ struct LineBuffer {
     }
 
     /// Drops every line (a match took them).
-    mutating func removeAll() {
+    func removeAll() {
         if isSingleLine {
             holdsLine = false
             subjectBytes.removeAll()
@@ -120,7 +124,7 @@ struct LineBuffer {
     }
 
     /// Replaces the buffered lines after a match took some.
-    mutating func replace(with newLines: [BufferedLine]) {
+    func replace(with newLines: [BufferedLine]) {
         recycleAll()
         lines.append(contentsOf: newLines)
     }
@@ -128,7 +132,7 @@ struct LineBuffer {
     /// Replaces the buffered lines with one line, `range` of the current subject: a
     /// prefregex's `content` group. The subject becomes that line at once, so it
     /// stays current without a rebuild.
-    mutating func replaceWithSubject(_ range: Range<Int>) {
+    func replaceWithSubject(_ range: Range<Int>) {
         if isSingleLine {
             if range.lowerBound > 0, let base = subject.baseAddress {
                 memmove(UnsafeMutableRawPointer(mutating: base), base + range.lowerBound, range.count)
@@ -155,7 +159,7 @@ struct LineBuffer {
     }
 
     /// Makes `subject` reflect `lines` (single-line mode keeps it current all along).
-    mutating func rebuildSubject() {
+    func rebuildSubject() {
         if isSingleLine { return }
         subjectBytes.removeAll()
         subjectIsASCII = true
@@ -170,11 +174,11 @@ struct LineBuffer {
         }
     }
 
-    private mutating func recycleAll() {
+    private func recycleAll() {
         while let line = lines.popLast() { recycle(line) }
     }
 
-    private mutating func recycle(_ line: BufferedLine) {
+    private func recycle(_ line: BufferedLine) {
         if spare.count < maxLines + 2 { spare.append(line.bytes) }
     }
 

@@ -65,7 +65,7 @@ public final class Matcher {
     // The per-line state below is touched only from `process` on one thread and never
     // through overlapping accesses; dynamic exclusivity checks on it cost a sixth of
     // the matcher's time, so they are turned off for these properties.
-    @exclusivity(unchecked) private var buffer: LineBuffer
+    private let buffer: LineBuffer
     private let ignoreSubject = ScratchBytes()
     private let matchData: PCREMatchData
     @exclusivity(unchecked) private var utf8 = UTF8Repair()
