@@ -265,6 +265,7 @@ final class JailPipeline: Sendable {
     /// The address a failure is banned under; a host name (usedns yes/warn) by the first
     /// address it resolves to (fail2ban counts each of them: docs/jails.md).
     private func address(for id: FailureID) -> NetworkAddress? {
+        if let value = id.ipv4Value { return NetworkAddress(ipv4: value) }
         guard id.kind == .hostname else { return NetworkAddress(id.text) }
         let usedns = definition.useDNS.lowercased()
         guard usedns == "yes" || usedns == "warn" else { return nil }
@@ -369,7 +370,8 @@ private struct DecidedBan: Sendable {
 /// The source thread's matching state for one jail; touched only on that thread.
 private final class MatchingState: @unchecked Sendable {
     let matcher: Matcher
-    var counter: FailureCounter<String>
+    /// Only the source thread touches the counter, so it skips exclusivity checks.
+    @exclusivity(unchecked) var counter: FailureCounter<String>
     let ignore: IgnoreList
     let ignoreCommand: IgnoreCommand?
     let initialSizes: [String: UInt64]

@@ -22,12 +22,31 @@ public struct FailureID: Sendable, Hashable, CustomStringConvertible {
 
     public let text: String
     public let kind: Kind
+    /// The address in host order when the id is a whole IPv4 address the matcher
+    /// parsed from its captured bytes, so that the jail does not parse `text` again;
+    /// nil otherwise (also for such an address built from `text`). Derived from `text`,
+    /// so it takes no part in equality.
+    public let ipv4Value: UInt32?
 
     public var description: String { text }
 
     public init(text: String, kind: Kind) {
+        self.init(text: text, kind: kind, ipv4Value: nil)
+    }
+
+    private init(text: String, kind: Kind, ipv4Value: UInt32?) {
         self.text = text
         self.kind = kind
+        self.ipv4Value = ipv4Value
+    }
+
+    public static func == (lhs: FailureID, rhs: FailureID) -> Bool {
+        lhs.text == rhs.text && lhs.kind == rhs.kind
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(text)
+        hasher.combine(kind)
     }
 
     /// Which families to try; fail2ban restricts `ip4`/`ip6` groups to their own family.
@@ -36,8 +55,8 @@ public struct FailureID: Sendable, Hashable, CustomStringConvertible {
     /// `address(_:family:prefixLength:)` on UTF-8 bytes (a captured group): a whole IPv4
     /// address, the common case, is parsed without making a `String` to parse.
     public static func address(bytes: UnsafeBufferPointer<UInt8>, family: Family, prefixLength: Int? = nil) -> FailureID {
-        if family == .ipv4, prefixLength == nil, IPv4Text.parse(bytes) != nil, !bytes.contains(0) {
-            return FailureID(text: String(decoding: bytes, as: UTF8.self), kind: .ipv4)
+        if family == .ipv4, prefixLength == nil, let value = IPv4Text.parse(bytes), !bytes.contains(0) {
+            return FailureID(text: String(decoding: bytes, as: UTF8.self), kind: .ipv4, ipv4Value: value)
         }
         return address(String(decoding: bytes, as: UTF8.self), family: family, prefixLength: prefixLength)
     }

@@ -53,7 +53,8 @@ public struct NetworkAddress: Hashable, Sendable, CustomStringConvertible {
         self.init(family: .ipv6, prefixLength: prefix ?? 128, octets: octets)
     }
 
-    private init(ipv4 value: UInt32, prefixLength: UInt8) {
+    /// An IPv4 address in host order (`a.b.c.d` is `a << 24 | b << 16 | c << 8 | d`).
+    public init(ipv4 value: UInt32, prefixLength: UInt8 = 32) {
         var octets: (UInt64, UInt64) = (0, 0)
         withUnsafeMutableBytes(of: &octets) { $0.storeBytes(of: value.bigEndian, as: UInt32.self) }
         self.init(family: .ipv4, prefixLength: prefixLength, octets: octets)

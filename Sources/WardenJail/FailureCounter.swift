@@ -107,8 +107,11 @@ public struct FailureCounter<ID: Hashable & Sendable>: Sendable {
         totalFailures += 1
         guard let index = records.index(forKey: id) else {
             if records.count >= configuration.maxTrackedIDs { evictOldest() }
-            let record = Record(retry: max(1, count), failures: 1, firstTime: time, lastTime: time, matches: matches)
+            var record = Record(retry: max(1, count), failures: 1, firstTime: time, lastTime: time, matches: matches)
             guard record.retry < configuration.maxRetry else { return Ban(id: id, record: record) }
+            // Room for every line the id may keep, once: growing the array on the next
+            // failures (1, 2, 4, ...) copied its strings each time.
+            record.matches.reserveCapacity(configuration.maxMatches)
             records[id] = record
             return nil
         }
