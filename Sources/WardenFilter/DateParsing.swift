@@ -213,12 +213,15 @@ struct DateFieldParser {
 enum PythonNumber {
     static let limit = Int(Int32.max)
 
-    /// Inlined: the plain digits every default template captures are read in place.
+    /// Inlined: the plain digits every default template captures, space-padded for `%e`
+    /// style days (" 1"), are read in place.
     @inline(__always)
     static func int(_ text: UnsafeBufferPointer<UInt8>) -> Int? {
-        if text.count > 0 && text.count <= 9 {
+        var start = 0
+        while start < text.count && text[start] == UInt8(ascii: " ") { start += 1 }
+        if start < text.count && text.count <= 9 {
             var value = 0
-            for byte in text {
+            for byte in text[start...] {
                 let digit = byte &- UInt8(ascii: "0")
                 if digit > 9 { return generalInt(text) }
                 value = value &* 10 &+ Int(digit)
@@ -285,9 +288,7 @@ enum EnglishNames {
         guard text.count >= 3, full || text.count == 3 else { return nil }
         let lowered = UInt32(text[0] | 0x20) << 16 | UInt32(text[1] | 0x20) << 8 | UInt32(text[2] | 0x20)
         // `| 0x20` maps only letters onto letters, so a key hit means the same letters.
-        guard let index = keys.firstIndex(of: lowered),
-              [text[0], text[1], text[2]].allSatisfy({ ($0 | 0x20) >= 0x61 && ($0 | 0x20) <= 0x7A })
-        else { return nil }
+        guard let index = keys.firstIndex(of: lowered) else { return nil }
         guard full else { return index }
         let name = names[index]
         guard name.count == text.count else { return nil }
