@@ -1,5 +1,3 @@
-import Glibc
-
 /// Where a detector found a date in a line and what it means.
 public struct DateMatch: Sendable, Equatable {
     public enum Status: Sendable, Equatable {
@@ -45,19 +43,14 @@ public enum LogTimeZone: Sendable, Equatable {
 /// One per matcher: it keeps the order state between lines and is not thread-safe.
 public final class DateDetector {
     private let templates: [DateTemplate]
-    private let zone: LogTimeZone
-    private let search: DateTemplateSearch
     // Per-line state of a single-threaded detector: no overlapping accesses, so no
     // dynamic exclusivity checks on the hot path.
-    @exclusivity(unchecked) private var clock = LocalTimeConverter()
-    @exclusivity(unchecked) private var selection: DateTemplateSelection
+    @exclusivity(unchecked) private var finder: DateFinder
 
     /// `datepattern` as in a filter (one template per line); nil or blank for fail2ban's defaults.
     public init(datepattern: String? = nil, timeZone: LogTimeZone = .local) throws(DateTemplateError) {
         templates = try DateTemplateCatalog.templates(forDatePattern: datepattern)
-        zone = timeZone
-        search = DateTemplateSearch(templates: templates)
-        selection = DateTemplateSelection(templates: templates, search: search)
+        finder = DateFinder(templates: templates, zone: timeZone)
         usesNoDate = templates.count == 1 && DateTemplateBounds.trimmed(datepattern ?? "").uppercased() == "{NONE}"
     }
 
@@ -74,7 +67,7 @@ public final class DateDetector {
     /// Template names in declaration order (fail2ban-regex's "Date template hits").
     public var templateNames: [String] { templates.map(\.name) }
     /// Hits per template, same order as `templateNames`.
-    public var templateHits: [Int] { selection.hitsByTemplate }
+    public var templateHits: [Int] { finder.selection.hitsByTemplate }
     /// Each template's regex as PCRE2 compiles it (group 1 is the date that is cut from
     /// the line), same order as `templateNames`; for baselines that redo the search.
     public var templatePatterns: [String] { templates.map(\.regex.pcre2Pattern) }
@@ -84,41 +77,6 @@ public final class DateDetector {
     /// The date of `line` (valid UTF-8, without its line ending), or nil if no template
     /// matches. `isASCII` tells whether the line is all ASCII, when the caller knows.
     public func findDate(in line: UnsafeBufferPointer<UInt8>, isASCII: Bool? = nil, now: Double) -> DateMatch? {
-        let lineIsASCII = isASCII ?? ASCIIText.isASCII(line)
-        guard let found = selection.select(in: line, isASCII: lineIsASCII, now: now),
-              let template = search.compiled(found.template) else { return nil }
-        var result = DateMatch(epoch: 0, range: found.dateRange, templateIndex: found.template, status: .lineError)
-        if found.failed { return result }
-        if found.dateRange.isEmpty {
-            result.status = .empty
-            result.epoch = now
-            return result
-        }
-        switch convert(template, line: line, now: now) {
-        case .time(let epoch):
-            result.epoch = epoch
-            result.status = .parsed
-        case .invalid:
-            result.status = .invalid
-        case .lineError:
-            result.status = .lineError
-        }
-        return result
-    }
-
-    private func convert(_ template: DateTemplateRegex.Compiled, line: UnsafeBufferPointer<UInt8>, now: Double) -> DateConversion {
-        let matchData = search.data
-        switch template.value {
-        case .fields(let reading):
-            let parser = DateFieldParser(line: line, match: matchData)
-            if let plan = reading.plan, let time = parser.convert(plan, zone: zone, now: now, clock: &clock) { return time }
-            return parser.convert(reading.groups, zone: zone, now: now, clock: &clock)
-        case .epoch(let group, let long):
-            guard let range = matchData.range(of: group) else { return .invalid }
-            return DateNumbers.epoch(UnsafeBufferPointer(rebasing: line[range]), long: long)
-        case .tai64n:
-            guard let range = matchData.range(of: 1) else { return .invalid }
-            return DateNumbers.tai64n(UnsafeBufferPointer(rebasing: line[range]))
-        }
+        finder.findDate(in: line, isASCII: isASCII ?? ASCIIText.isASCII(line), now: now)
     }
 }

@@ -99,7 +99,7 @@ extension DateFieldParser {
 
     /// The span of `number` when the template has that group and it took part.
     @inline(__always) private func group(_ number: Int) -> Range<Int>? {
-        number == 0 ? nil : match.range(of: number)
+        number == 0 ? nil : range(of: number)
     }
 
     @inline(__always) private func text(_ range: Range<Int>) -> UnsafeBufferPointer<UInt8> {

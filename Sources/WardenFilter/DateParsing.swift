@@ -40,11 +40,18 @@ enum DateConversion: Equatable {
 /// fraction of seconds is dropped, and a zone in the text beats the log's time zone.
 struct DateFieldParser {
     let line: UnsafeBufferPointer<UInt8>
-    let match: PCREMatchData
+    /// Unretained: a parser lives for one conversion, inside the call that borrows the
+    /// match data, and a counted reference cost a retain/release pair per line.
+    private let match: Unmanaged<PCREMatchData>
 
     init(line: UnsafeBufferPointer<UInt8>, match: PCREMatchData) {
         self.line = line
-        self.match = match
+        self.match = .passUnretained(match)
+    }
+
+    /// The span of group `number`, or nil if it did not take part.
+    @inline(__always) func range(of number: Int) -> Range<Int>? {
+        match._withUnsafeGuaranteedRef { $0.range(of: number) }
     }
 
     func convert(_ groups: [DateField.Group], zone: LogTimeZone, now: Double, clock: inout LocalTimeConverter) -> DateConversion {
@@ -53,7 +60,7 @@ struct DateFieldParser {
         var weekday: Int?, julian: Int?, weekOfYear: Int?, weekStartsMonday = false
         var offsetSeconds: Int?
         for group in groups {
-            guard let range = match.range(of: group.number) else { continue }
+            guard let range = range(of: group.number) else { continue }
             let text = UnsafeBufferPointer(rebasing: line[range])
             switch group.field {
             case .year4, .year2, .month, .day, .hour24, .minute, .second, .yearDay, .weekOfYearSunday,
@@ -113,7 +120,7 @@ struct DateFieldParser {
     /// exists but did not take part makes fail2ban fail (nil here).
     private func amPm(_ groups: [DateField.Group]) -> Meridiem? {
         guard let group = groups.last(where: { $0.field == .amPm }) else { return .am }
-        guard let range = match.range(of: group.number) else { return nil }
+        guard let range = range(of: group.number) else { return nil }
         let text = line[range]
         if text.isEmpty { return .am }
         guard text.count == 2, text.last! | 0x20 == UInt8(ascii: "m") else { return .other }
@@ -206,12 +213,15 @@ struct DateFieldParser {
 enum PythonNumber {
     static let limit = Int(Int32.max)
 
-    /// Inlined: the plain digits every default template captures are read in place.
+    /// Inlined: the plain digits every default template captures, space-padded for `%e`
+    /// style days (" 1"), are read in place.
     @inline(__always)
     static func int(_ text: UnsafeBufferPointer<UInt8>) -> Int? {
-        if text.count > 0 && text.count <= 9 {
+        var start = 0
+        while start < text.count && text[start] == UInt8(ascii: " ") { start += 1 }
+        if start < text.count && text.count <= 9 {
             var value = 0
-            for byte in text {
+            for byte in text[start...] {
                 let digit = byte &- UInt8(ascii: "0")
                 if digit > 9 { return generalInt(text) }
                 value = value &* 10 &+ Int(digit)
@@ -278,9 +288,7 @@ enum EnglishNames {
         guard text.count >= 3, full || text.count == 3 else { return nil }
         let lowered = UInt32(text[0] | 0x20) << 16 | UInt32(text[1] | 0x20) << 8 | UInt32(text[2] | 0x20)
         // `| 0x20` maps only letters onto letters, so a key hit means the same letters.
-        guard let index = keys.firstIndex(of: lowered),
-              [text[0], text[1], text[2]].allSatisfy({ ($0 | 0x20) >= 0x61 && ($0 | 0x20) <= 0x7A })
-        else { return nil }
+        guard let index = keys.firstIndex(of: lowered) else { return nil }
         guard full else { return index }
         let name = names[index]
         guard name.count == text.count else { return nil }

@@ -10,8 +10,8 @@ import Synchronization
 /// a lock, and each detector copies it into its own `DateTemplateSearch`, so the lock is
 /// taken once per template and detector, never per line.
 final class DateTemplateRegex: Sendable {
-    /// What matching needs: the code and how the groups become a time. A class, so a
-    /// detector's per-line lookup copies one reference.
+    /// What matching needs: the code and how the groups become a time. A class that
+    /// lives as long as its template once made, so detectors refer to it unretained.
     final class Compiled: Sendable {
         let regex: PCRERegex
         let value: DateTemplate.Value

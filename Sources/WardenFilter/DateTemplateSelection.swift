@@ -44,7 +44,8 @@ struct DateTemplateSelection {
     private static let noCharacter: Int32 = -1  // Python's "" from an out-of-range slice
     private static let unusedTime = 300.0
 
-    private let regexes: DateTemplateSearch
+    /// The templates' regexes and the groups of the last search.
+    private(set) var regexes: DateTemplateSearch
     private var order: [Slot]
     private var lastPosition = (distance: 1, before: Int32(-2), at: Int32(-2))
     private var lastEnd = (position: 0x7fff_ffff, before: Int32(-2), after: Int32(-2))
@@ -52,8 +53,8 @@ struct DateTemplateSelection {
     private var firstUnused = 0
     private(set) var hitsByTemplate: [Int]
 
-    init(templates: [DateTemplate], search: DateTemplateSearch) {
-        regexes = search
+    init(templates: [DateTemplate]) {
+        regexes = DateTemplateSearch(templates: templates)
         order = templates.indices.map {
             Slot(template: $0, templateWeight: templates[$0].weight, anchored: templates[$0].isLineAnchored)
         }
@@ -152,7 +153,7 @@ struct DateTemplateSelection {
         return lower..<max(lower, upper)
     }
 
-    private func search(_ slot: Int, in line: UnsafeBufferPointer<UInt8>, isASCII: Bool, window: Range<Int>) -> Hit? {
+    private mutating func search(_ slot: Int, in line: UnsafeBufferPointer<UInt8>, isASCII: Bool, window: Range<Int>) -> Hit? {
         let subject = UnsafeBufferPointer(rebasing: line[0..<window.upperBound])
         guard regexes.match(order[slot].template, subject, from: window.lowerBound, isASCII: isASCII),
               let span = regexes.data.range(of: 0) else { return nil }
