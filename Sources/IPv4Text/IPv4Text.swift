@@ -37,25 +37,37 @@ public enum IPv4Text {
     /// `a.b.c.d`, as `inet_ntop` writes it.
     public static func format(_ value: UInt32) -> String {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 15) { text in
-            var count = 0
-            for shift in stride(from: 24, through: 0, by: -8) {
-                let octet = UInt8(truncatingIfNeeded: value >> UInt32(shift))
-                if shift != 24 {
-                    text[count] = UInt8(ascii: ".")
-                    count += 1
-                }
-                if octet >= 100 {
-                    text[count] = UInt8(ascii: "0") + octet / 100
-                    count += 1
-                }
-                if octet >= 10 {
-                    text[count] = UInt8(ascii: "0") + octet / 10 % 10
-                    count += 1
-                }
-                text[count] = UInt8(ascii: "0") + octet % 10
+            String(decoding: UnsafeBufferPointer(start: text.baseAddress!, count: write(value, to: text.baseAddress!)),
+                   as: UTF8.self)
+        }
+    }
+
+    /// Writes `a.b.c.d` (at most 15 bytes) at `text`; returns its length.
+    public static func write(_ value: UInt32, to text: UnsafeMutablePointer<UInt8>) -> Int {
+        var count = 0
+        for shift in stride(from: 24, through: 0, by: -8) {
+            if shift != 24 {
+                text[count] = UInt8(ascii: ".")
                 count += 1
             }
-            return String(decoding: UnsafeBufferPointer(rebasing: text[0..<count]), as: UTF8.self)
+            count += write(decimal: UInt8(truncatingIfNeeded: value >> UInt32(shift)), to: text + count)
         }
+        return count
+    }
+
+    /// Writes `number` in decimal (at most 3 bytes) at `text`; returns its length. Also
+    /// the prefix length of a network's text.
+    public static func write(decimal number: UInt8, to text: UnsafeMutablePointer<UInt8>) -> Int {
+        var count = 0
+        if number >= 100 {
+            text[count] = UInt8(ascii: "0") + number / 100
+            count += 1
+        }
+        if number >= 10 {
+            text[count] = UInt8(ascii: "0") + number / 10 % 10
+            count += 1
+        }
+        text[count] = UInt8(ascii: "0") + number % 10
+        return count + 1
     }
 }

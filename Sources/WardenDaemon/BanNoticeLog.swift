@@ -1,6 +1,7 @@
 import Logging
 import Synchronization
 import WardenJail
+import WardenStore
 
 /// The `Ban <address>` NOTICE lines, one per ban as fail2ban logs them, written for a
 /// whole chunk of bans at once: the lines are formatted as bytes into a buffer kept
@@ -25,27 +26,28 @@ public final class BanNoticeLog: Sendable {
         prefix = DaemonLogHandler.recordPrefix(label: label) + DaemonLogHandler.levelColumn(.notice)
     }
 
-    /// - Parameter addresses: each ban's address as text (formatted once for the store).
-    func write(_ bans: [JailBan], addresses: [String]) {
+    /// - Parameter rows: the bans' store rows, whose address texts the lines reuse.
+    func write(_ bans: [JailBan], rows: BanRows) {
         guard enabled, !bans.isEmpty else { return }
-        // The lines are written together, so they carry the same time.
-        var timestamp: [UInt8] = []
-        LogTimestamp.append(to: &timestamp)
+        // The lines are written together, so they carry the same time: the timestamp and
+        // the prefix after it are formatted once per chunk.
+        var head: [UInt8] = []
+        LogTimestamp.append(to: &head)
+        head += prefix
         buffer.withLock { line in
             line.removeAll(keepingCapacity: true)
-            for (ban, address) in zip(bans, addresses) {
-                line += timestamp
-                line += prefix
+            for (index, ban) in bans.enumerated() {
+                line += head
                 line.append(UInt8(ascii: "["))
                 line.append(text: ban.jail)
                 line.append(literal: "] Ban ")
-                line.append(text: address)
+                line += rows.address(at: index)
                 line.append(literal: " bancount=")
-                line.append(text: String(ban.banCount))  // short numbers: no allocation
+                line.append(decimal: ban.banCount)
                 line.append(literal: " bantime=")
-                line.append(text: String(ban.banTime))
+                line.append(decimal: Int(ban.banTime))
                 line.append(literal: " failures=")
-                line.append(text: String(ban.failures))
+                line.append(decimal: ban.failures)
                 line.append(UInt8(ascii: "\n"))
             }
             output.write(line)

@@ -79,3 +79,35 @@ public enum JSONText {
         return 2
     }
 }
+
+/// The `, "name": ` text before each group value of a JSON object, escaped once per
+/// name instead of once per failure, in one flat buffer; numbered as the matcher's
+/// `groupNameTable` (`Failure.forEachGroupNumber`). Used by `warden regex --json` and the
+/// ban data JSON.
+public struct JSONGroupKeys: Sendable {
+    @usableFromInline let bytes: [UInt8]
+    /// Nil for a skipped name.
+    @usableFromInline let ranges: [Range<Int>?]
+
+    /// - Parameter skipped: names whose groups are left out (`withKey` does not call back).
+    public init(_ names: [String], skipping skipped: Set<String> = []) {
+        var bytes: [UInt8] = []
+        ranges = names.map { name in
+            guard !skipped.contains(name) else { return nil }
+            let start = bytes.count
+            bytes.append(literal: ", ")
+            JSONText.appendString(name, to: &bytes)
+            bytes.append(literal: ": ")
+            return start..<bytes.count
+        }
+        self.bytes = bytes
+    }
+
+    /// Calls `body` with the key of group `number`, unless its name is skipped. Inlinable:
+    /// `warden regex --json` calls it for every group of every failure.
+    @inlinable
+    public func withKey(_ number: Int, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        guard let range = ranges[number] else { return }
+        bytes.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[range])) }
+    }
+}

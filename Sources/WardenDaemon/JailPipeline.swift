@@ -26,6 +26,9 @@ final class JailPipeline: Sendable {
     private let banNotices: BanNoticeLog
     private let daemonMetrics: DaemonMetrics
     private let source = Mutex<RunningSource?>(nil)
+    /// The store rows of the hand-off thread's chunk (its only user), kept between chunks
+    /// so that a chunk allocates nothing for its texts once the buffer has grown.
+    private let handOffRows = Mutex(BanRows())
     /// Whether ban workers run in this process (then channel depth and latency are known).
     private let localWorkers: Bool
 
@@ -55,7 +58,10 @@ final class JailPipeline: Sendable {
         let ignoreCommand = try definition.ignoreCommand.map {
             IgnoreCommand(command: $0, cache: try definition.ignoreCache.map(IgnoreCommand.Cache.init(parsing:)))
         }
-        let handOff = try BanHandOff<DecidedBan> { [self] bans, progress in publishDecided(bans, progress: progress) }
+        let groupKeys = BanDataJSON.groupKeys(matcher)
+        let handOff = try BanHandOff<DecidedBan> { [self] bans, progress in
+            publishDecided(bans, progress: progress, groupKeys: groupKeys)
+        }
         // Positions and cursors live in the store; files of earlier versions are migrated.
         // A position is saved only once the bans decided before it are recorded.
         let legacyBase = positionDirectory + "/" + Self.fileName(forJail: definition.name)
@@ -241,22 +247,29 @@ final class JailPipeline: Sendable {
     // MARK: - The hand-off thread
 
     /// Turns a chunk of decided bans into decisions (ban time with increments, which
-    /// reads the store: chunks come in order, so earlier bans are counted) and publishes
-    /// them: one store transaction with `progress`, one channel flush.
-    private func publishDecided(_ bans: [DecidedBan], progress: ReadProgress) {
+    /// reads the store: chunks come in order, so earlier bans are counted) and their store
+    /// rows, in one pass, and publishes them: one store transaction with `progress`, one
+    /// channel flush.
+    private func publishDecided(_ decided: [DecidedBan], progress: ReadProgress, groupKeys: JSONGroupKeys) {
         do {
-            let decisions = try bans.map { decided in
-                let previous = calculator.increment.enabled
-                    ? (try store.banCount(address: decided.address.description,
-                                          jail: calculator.increment.overallJails ? nil : definition.name)?.count ?? 0)
-                    : 0
-                return try JailBan(jail: definition.name, address: decided.address, ban: decided.ban,
-                                   calculator: calculator, previousBans: previous)
+            try handOffRows.withLock { rows in
+                rows.removeAll()
+                var bans: [JailBan] = [], readAt: [UInt64] = []
+                bans.reserveCapacity(decided.count)
+                readAt.reserveCapacity(decided.count)
+                // By index: the decided bans are read in place, not copied (each holds a `Failure`).
+                for index in decided.indices {
+                    let ban = try JailBan(jail: definition.name, address: decided[index].address, ban: decided[index].ban,
+                                          calculator: calculator, previousBans: try previousBans(of: decided[index].address))
+                    Self.append(ban, to: &rows) { text in
+                        BanDataJSON.append(matches: ban.matches, failures: ban.failures, groupsOf: decided[index].failure,
+                                           keys: groupKeys, to: &text)
+                    }
+                    bans.append(ban)
+                    readAt.append(decided[index].readAt)
+                }
+                try publish(bans, rows: rows, readAt: readAt, progress: progress)
             }
-            let data = zip(decisions, bans).map { decision, decided in
-                BanDataJSON.encode(matches: decision.matches, failures: decision.failures, groupsOf: decided.failure)
-            }
-            try publish(decisions, data: data, readAt: bans.map(\.readAt), progress: progress)
         } catch {
             logger.error("ban failed", metadata: ["jail": "\(definition.name)", "error": "\(error)"])
         }
@@ -277,17 +290,10 @@ final class JailPipeline: Sendable {
     /// Records the bans in the store (one transaction, with the read progress when they
     /// come from the log), then publishes them: a ban the kernel gets is always in the
     /// store, so a crash in between is repaired by the restore at the next start.
-    /// - Parameter data: per ban, its data JSON when the caller wrote it (with the
-    ///   captured groups of the failure that completed it); else matches and failures.
+    /// - Parameter rows: the bans' store rows, in the same order.
     /// - Parameter readAt: per ban, when its line was read (for the latency histogram).
-    func publish(_ bans: [JailBan], data: [String]? = nil, readAt: [UInt64]? = nil, progress: ReadProgress? = nil) throws {
-        let stored = bans.indices.map { index in
-            let ban = bans[index]
-            return StoredBan(jail: ban.jail, address: ban.address.description, timeOfBan: ban.timeOfBan,
-                             banTime: ban.banTime, banCount: ban.banCount,
-                             data: data?[index] ?? BanDataJSON.encode(matches: ban.matches, failures: ban.failures))
-        }
-        try store.record(stored, progress: progress)
+    private func publish(_ bans: [JailBan], rows: BanRows, readAt: [UInt64]? = nil, progress: ReadProgress? = nil) throws {
+        try store.record(rows, progress: progress)
         try writer.withLock { writer in
             guard let writer else { throw ChannelError.closed }
             for (index, ban) in bans.enumerated() {
@@ -300,21 +306,35 @@ final class JailPipeline: Sendable {
             try writer.flush()
         }
         metrics.bans.add(bans.count, ordering: .relaxed)
-        banNotices.write(bans, addresses: stored.map(\.address))
+        banNotices.write(bans, rows: rows)
+    }
+
+    /// Appends the store row of `ban`, whose data JSON `writeData` appends.
+    private static func append(_ ban: JailBan, to rows: inout BanRows, data writeData: (inout [UInt8]) -> Void) {
+        rows.append(jail: ban.jail, timeOfBan: ban.timeOfBan, banTime: ban.banTime, banCount: ban.banCount,
+                    address: { $0.append(address: ban.address) }, data: writeData)
+    }
+
+    /// How often `address` was banned before (bantime.increment; 0 without it).
+    private func previousBans(of address: NetworkAddress) throws -> Int {
+        guard calculator.increment.enabled else { return 0 }
+        return try store.banCount(address: address.description,
+                                  jail: calculator.increment.overallJails ? nil : definition.name)?.count ?? 0
     }
 
     /// `warden ban JAIL ADDR...`: bans now for the jail's ban time (with increments).
     func ban(_ addresses: [NetworkAddress]) throws -> Int {
         let now = wallClock()
+        var rows = BanRows()
         let bans = try addresses.map { address in
-            let previous = calculator.increment.enabled
-                ? (try store.banCount(address: address.description, jail: calculator.increment.overallJails ? nil : definition.name)?.count ?? 0)
-                : 0
-            return JailBan(jail: definition.name, address: address, timeOfBan: now,
-                           banTime: try calculator.banTime(previousBans: previous), banCount: previous + 1,
-                           failures: 0, matches: [])
+            let previous = try previousBans(of: address)
+            let ban = JailBan(jail: definition.name, address: address, timeOfBan: now,
+                              banTime: try calculator.banTime(previousBans: previous), banCount: previous + 1,
+                              failures: 0, matches: [])
+            Self.append(ban, to: &rows) { BanDataJSON.append(matches: ban.matches, failures: ban.failures, to: &$0) }
+            return ban
         }
-        try publish(bans)
+        try publish(bans, rows: rows)
         return bans.count
     }
 

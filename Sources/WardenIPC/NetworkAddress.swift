@@ -79,17 +79,34 @@ public struct NetworkAddress: Hashable, Sendable, CustomStringConvertible {
     public var isHost: Bool { Int(prefixLength) == (family == .ipv4 ? 32 : 128) }
 
     public var description: String {
-        // Formatted on the stack: the store and the log ask for the text of every ban.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Self.maximumTextLength) { text in
+            String(decoding: UnsafeBufferPointer(start: text.baseAddress!, count: writeText(to: text.baseAddress!)), as: UTF8.self)
+        }
+    }
+
+    /// The longest `description`: 45 characters of IPv6 text (INET6_ADDRSTRLEN counts
+    /// the NUL) and "/128".
+    public static let maximumTextLength = Int(INET6_ADDRSTRLEN) - 1 + 4
+
+    /// Writes `description` (`192.0.2.1`, `2001:db8::/64`) at `text`, which has room for
+    /// `maximumTextLength` bytes, and returns its length: the store row and the NOTICE
+    /// line of every ban are written from it without a `String`.
+    public func writeText(to text: UnsafeMutablePointer<UInt8>) -> Int {
+        var count: Int
         if family == .ipv4 {
-            let text = IPv4Text.format(withBytes { UInt32(bigEndian: $0.loadUnaligned(as: UInt32.self)) })
-            return isHost ? text : "\(text)/\(prefixLength)"
+            count = IPv4Text.write(withBytes { UInt32(bigEndian: $0.loadUnaligned(as: UInt32.self)) }, to: text)
+        } else {
+            count = text.withMemoryRebound(to: CChar.self, capacity: Int(INET6_ADDRSTRLEN)) { characters in
+                characters[0] = 0
+                _ = withBytes { inet_ntop(AF_INET6, $0.baseAddress, characters, socklen_t(INET6_ADDRSTRLEN)) }
+                return strlen(characters)
+            }
         }
-        let address = withUnsafeTemporaryAllocation(of: CChar.self, capacity: Int(INET6_ADDRSTRLEN)) { text in
-            text[0] = 0
-            _ = withBytes { inet_ntop(AF_INET6, $0.baseAddress, text.baseAddress, socklen_t(text.count)) }
-            return String(cString: text.baseAddress!)
+        if !isHost {
+            text[count] = UInt8(ascii: "/")
+            count += 1 + IPv4Text.write(decimal: prefixLength, to: text + count + 1)
         }
-        return isHost ? address : "\(address)/\(prefixLength)"
+        return count
     }
 
     public static func == (lhs: NetworkAddress, rhs: NetworkAddress) -> Bool {

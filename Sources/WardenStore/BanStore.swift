@@ -124,7 +124,7 @@ public final class BanStore: Sendable {
     /// Writes bans (a history row with the data, and the current row pointing at it) in
     /// one transaction, with how far their jail had read when it decided them
     /// (`ReadProgress`); committed when it returns.
-    public func record(_ bans: [StoredBan], progress: ReadProgress? = nil) throws {
+    public func record(_ bans: BanRows, progress: ReadProgress? = nil) throws {
         try connection.withLock { connection in
             try connection.sqlite.transaction {
                 try connection.rows.write(bans)
@@ -133,6 +133,13 @@ public final class BanStore: Sendable {
                 }
             }
         }
+    }
+
+    /// The same for bans given as `StoredBan`s.
+    public func record(_ bans: [StoredBan], progress: ReadProgress? = nil) throws {
+        var rows = BanRows()
+        for ban in bans { rows.append(ban) }
+        try record(rows, progress: progress)
     }
 
     /// Ends bans early (unban): they leave `current`, the history keeps them. Without

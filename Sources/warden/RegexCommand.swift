@@ -1,5 +1,6 @@
 import ArgumentParser
 import WardenConfig
+import WardenDaemon
 import WardenFilter
 #if canImport(Glibc)
 import Glibc
@@ -155,30 +156,6 @@ struct RegexCommand: ParsableCommand {
         var spec = timespec()
         clock_gettime(CLOCK_MONOTONIC, &spec)
         return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
-    }
-}
-
-/// The `, "name": ` text before each group value of a JSON line, escaped once per
-/// name instead of once per failure, in one flat buffer.
-struct JSONGroupKeys {
-    private let bytes: [UInt8]
-    private let ranges: [Range<Int>]
-
-    init(_ names: [String]) {
-        let output = names.map { ", " + JSON.string($0) + ": " }
-        var bytes: [UInt8] = []
-        var ranges: [Range<Int>] = []
-        for key in output {
-            let start = bytes.count
-            bytes.append(contentsOf: key.utf8)
-            ranges.append(start..<bytes.count)
-        }
-        self.bytes = bytes
-        self.ranges = ranges
-    }
-
-    func withKey(_ number: Int, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
-        bytes.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[ranges[number]])) }
     }
 }
 

@@ -4,6 +4,7 @@ import Testing
 import WardenIPC
 @testable import WardenDaemon
 @testable import WardenJail
+import WardenStore
 
 /// `Ban <address>` lines: one per ban, in the log handler's layout, and none below NOTICE.
 @Suite struct BanNoticeLogTests {
@@ -14,13 +15,23 @@ import WardenIPC
                  failures: 5, matches: [])]
     }
 
+    /// The bans' store rows, which the lines take their address texts from.
+    static func rows(_ bans: [JailBan]) -> BanRows {
+        var rows = BanRows()
+        for ban in bans {
+            rows.append(jail: ban.jail, timeOfBan: ban.timeOfBan, banTime: ban.banTime, banCount: ban.banCount,
+                        address: { $0.append(address: ban.address) }, data: { _ in })
+        }
+        return rows
+    }
+
     @Test func oneLinePerBanInTheHandlersLayout() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("warden-notice-\(UUID().uuidString).log").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         let output = try LogOutput(target: path)
         let log = BanNoticeLog(label: "warden", output: output, level: .notice)
         let bans = Self.bans()
-        log.write(bans, addresses: bans.map(\.address.description))
+        log.write(bans, rows: Self.rows(bans))
         let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
         #expect(lines.count == 2)
         let pid = getpid()
@@ -43,7 +54,7 @@ import WardenIPC
         defer { try? FileManager.default.removeItem(atPath: path) }
         let log = BanNoticeLog(label: "warden", output: try LogOutput(target: path), level: .warning)
         let bans = Self.bans()
-        log.write(bans, addresses: bans.map(\.address.description))
+        log.write(bans, rows: Self.rows(bans))
         #expect(try String(contentsOfFile: path, encoding: .utf8).isEmpty)
     }
 }
