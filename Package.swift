@@ -44,8 +44,10 @@ let package = Package(
 
         // fail2ban's INI dialect: includes, overrides, interpolation.
         .target(name: "WardenConfig", swiftSettings: functionSections),
+        // The log lines a failure is made of, as bytes (matcher, failure counter, ban data).
+        .target(name: "WardenLines", swiftSettings: functionSections),
         // Filter compilation, date detection and line matching.
-        .target(name: "WardenFilter", dependencies: ["CPCRE2", "WardenConfig", "IPv4Text"], swiftSettings: functionSections),
+        .target(name: "WardenFilter", dependencies: ["CPCRE2", "WardenConfig", "IPv4Text", "WardenLines"], swiftSettings: functionSections),
         // fail2ban's annotated sample-log suite, as a reusable runner.
         .target(name: "WardenConformance", dependencies: ["WardenFilter", "WardenConfig"], swiftSettings: functionSections),
 
@@ -62,7 +64,7 @@ let package = Package(
         // SQLite (system libsqlite3) for the ban store.
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // Jail configuration, failure counting, ignore lists, ban-time increments.
-        .target(name: "WardenJail", dependencies: ["WardenConfig", "WardenIPC"], swiftSettings: functionSections),
+        .target(name: "WardenJail", dependencies: ["WardenConfig", "WardenIPC", "WardenLines"], swiftSettings: functionSections),
         // Persistence of bans and log positions; fail2ban database import.
         .target(name: "WardenStore", dependencies: ["CSQLite"], swiftSettings: functionSections),
 
@@ -71,7 +73,7 @@ let package = Package(
 
         // The daemon: jails wired from log to firewall, ban workers, control socket, metrics.
         .target(name: "WardenDaemon", dependencies: [
-            "WardenSource", "WardenFilter", "WardenConfig", "WardenIPC", "WardenJail", "WardenStore", "WardenFirewall", "WardenThreads", "CLinux",
+            "WardenSource", "WardenFilter", "WardenConfig", "WardenIPC", "WardenJail", "WardenLines", "WardenStore", "WardenFirewall", "WardenThreads", "CLinux",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: functionSections),
 
@@ -95,9 +97,10 @@ let package = Package(
         .testTarget(name: "WardenSourceTests", dependencies: ["WardenSource"]),
         .testTarget(name: "CNftablesTests", dependencies: ["CNftables", "CLinux"]),
         .testTarget(name: "WardenFirewallTests", dependencies: ["WardenFirewall", "WardenIPC", "WardenConfig", "NetworkTestSupport"]),
-        .testTarget(name: "WardenJailTests", dependencies: ["WardenJail", "WardenConfig", "WardenIPC"]),
+        .testTarget(name: "WardenJailTests", dependencies: ["WardenJail", "WardenConfig", "WardenIPC", "WardenLines"]),
+        .testTarget(name: "WardenLinesTests", dependencies: ["WardenLines"]),
         .testTarget(name: "WardenStoreTests", dependencies: ["WardenStore"]),
-        .testTarget(name: "WardenDaemonTests", dependencies: ["WardenDaemon", "WardenIPC", "NetworkTestSupport"]),
+        .testTarget(name: "WardenDaemonTests", dependencies: ["WardenDaemon", "WardenIPC", "WardenLines", "NetworkTestSupport"]),
         // Runs the `warden` binary `swift test` builds next to it, against fail2ban-regex.
         .testTarget(name: "WardenCLITests", exclude: ["UnseenLogs"]),
     ],

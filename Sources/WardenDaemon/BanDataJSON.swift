@@ -1,4 +1,5 @@
 import WardenFilter
+import WardenLines
 
 /// fail2ban's `data` column of a ban, `{"matches": [...], "failures": N, "user": ...}`
 /// (the captured groups after the count, in name order), written directly as bytes:
@@ -11,14 +12,14 @@ enum BanDataJSON {
     }
 
     /// Appends the data of a ban to `bytes` (the store row's buffer, `BanRows`).
-    static func append(matches: [String], failures: Int, to bytes: inout [UInt8]) {
+    static func append(matches: MatchedLines, failures: Int, to bytes: inout [UInt8]) {
         append(matches: matches, failures: failures, to: &bytes) { _ in }
     }
 
     /// The same with the groups of the failure that completed the ban, written from the
     /// matcher's bytes (already in name order) after keys escaped once per jail, without
     /// a dictionary or a `String` per ban.
-    static func append(matches: [String], failures: Int, groupsOf failure: Failure, keys: JSONGroupKeys,
+    static func append(matches: MatchedLines, failures: Int, groupsOf failure: Failure, keys: JSONGroupKeys,
                        to bytes: inout [UInt8]) {
         append(matches: matches, failures: failures, to: &bytes) { bytes in
             failure.forEachGroupNumber { number, value in
@@ -30,11 +31,13 @@ enum BanDataJSON {
         }
     }
 
-    private static func append(matches: [String], failures: Int, to bytes: inout [UInt8], fields: (inout [UInt8]) -> Void) {
+    private static func append(matches: MatchedLines, failures: Int, to bytes: inout [UInt8], fields: (inout [UInt8]) -> Void) {
         bytes.append(literal: #"{"matches": ["#)
-        for (index, line) in matches.enumerated() {
-            if index > 0 { bytes.append(literal: ", ") }
-            JSONText.appendString(line, to: &bytes)
+        var first = true
+        matches.forEachLine { line in
+            if !first { bytes.append(literal: ", ") }
+            first = false
+            JSONText.appendString(utf8: line, to: &bytes)
         }
         bytes.append(literal: #"], "failures": "#)
         bytes.append(decimal: failures)

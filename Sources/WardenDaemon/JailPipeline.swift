@@ -6,6 +6,7 @@ import Synchronization
 import WardenFilter
 import WardenIPC
 import WardenJail
+import WardenLines
 import WardenSource
 import WardenStore
 
@@ -229,7 +230,7 @@ final class JailPipeline: Sendable {
             logger.debug("failure id is not an address; counted nowhere", metadata: ["jail": "\(definition.name)", "id": "\(id.text)"])
             return
         }
-        if let ban = state.counter.add(id: id.text, time: failure.time ?? now, matches: failure.matchedLines) {
+        if let ban = state.counter.add(id: id.text, time: failure.time ?? now, matches: failure.matches) {
             found.bans.append(DecidedBan(ban: ban, address: address, failure: failure, readAt: readAt))
         }
     }
@@ -330,7 +331,7 @@ final class JailPipeline: Sendable {
             let previous = try previousBans(of: address)
             let ban = JailBan(jail: definition.name, address: address, timeOfBan: now,
                               banTime: try calculator.banTime(previousBans: previous), banCount: previous + 1,
-                              failures: 0, matches: [])
+                              failures: 0, matches: MatchedLines())
             Self.append(ban, to: &rows) { BanDataJSON.append(matches: ban.matches, failures: ban.failures, to: &$0) }
             return ban
         }

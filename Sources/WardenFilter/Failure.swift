@@ -1,3 +1,5 @@
+import WardenLines
+
 /// One failure found by a `Matcher`: what fail2ban's filter hands to its fail manager.
 ///
 /// The captured groups and matched lines stay bytes until asked for: a caller that
@@ -85,8 +87,12 @@ public struct Failure: Sendable, Equatable {
         users.count < 2 ? users : users.sorted { $0.lexicographicallyPrecedes($1) }
     }
 
-    /// The log lines the failure is made of, with their dates; empty unless the matcher
-    /// was built with `MatcherOptions.collectMatchedLines`.
+    /// The log lines the failure is made of, with their dates, as bytes (what the failure
+    /// counter keeps); no texts unless the matcher was built with
+    /// `MatcherOptions.collectMatchedLines`.
+    public var matches: MatchedLines { matched ?? MatchedLines() }
+
+    /// `matches` as strings.
     public var matchedLines: [String] { matched?.strings ?? [] }
 
     public static func == (lhs: Failure, rhs: Failure) -> Bool {

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import WardenLines
 
 /// The data of a failure while the matcher builds it: fail2ban's `fail` dict, with
 /// the values kept as bytes (see `GroupValues`).

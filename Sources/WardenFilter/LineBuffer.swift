@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import WardenLines
 
 /// One log line as the matcher keeps it: the full text, and the span of the date
 /// that regexes do not see (fail2ban's `(before, date, after)` tuple).

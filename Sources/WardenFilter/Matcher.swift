@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import WardenConfig
+import WardenLines
 
 /// Why a filter cannot be turned into a matcher.
 public enum MatcherError: Error, CustomStringConvertible, Sendable {
@@ -287,7 +288,7 @@ public final class Matcher {
             let split = buffer.isSingleLine ? nil : splitLines(original, regex: regex, subject: buffer.subject)
             var matchedText = MatchedLines(keepsText: options.collectMatchedLines)
             if let split {
-                for line in split.matched { matchedText.append(line.bytes) }
+                for line in split.matched { line.bytes.withUnsafeBufferPointer { matchedText.append($0) } }
             } else {
                 buffer.appendHeldLine(to: &matchedText)
             }

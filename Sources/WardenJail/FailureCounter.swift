@@ -1,3 +1,5 @@
+import WardenLines
+
 /// Counts failures per id for one jail with fail2ban's `FailManager` semantics.
 ///
 /// This is not a sliding window. Each id keeps a retry count, the time of its first
@@ -44,11 +46,11 @@ public struct FailureCounter<ID: Hashable & Sendable>: Sendable {
         public var firstTime: Double
         /// Time of the last failure, which is also when a ban starts.
         public var lastTime: Double
-        public var matches: [String]
+        public var matches: MatchedLines
 
         /// fail2ban's FailManager.addFailure for a known id: the retry count rescaled to
         /// the rate seen when the first failure lies more than findtime back.
-        mutating func add(time: Double, matches added: [String], count: Int, _ configuration: Configuration) {
+        mutating func add(time: Double, matches added: MatchedLines, count: Int, _ configuration: Configuration) {
             if time > lastTime {
                 if firstTime < time - configuration.findTime {
                     let rate = Double(retry) / (time - firstTime) * configuration.findTime
@@ -65,7 +67,7 @@ public struct FailureCounter<ID: Hashable & Sendable>: Sendable {
                     matches.removeFirst(matches.count - configuration.maxMatches)
                 }
             } else {
-                matches = []
+                matches.removeAll()
             }
         }
     }
@@ -103,15 +105,12 @@ public struct FailureCounter<ID: Hashable & Sendable>: Sendable {
     /// `Ban` and hashed through witness tables, a third of the call's cost in a burst.
     @discardableResult
     @_specialize(exported: true, where ID == String)
-    public mutating func add(id: ID, time: Double, matches: [String] = [], count: Int = 1) -> Ban? {
+    public mutating func add(id: ID, time: Double, matches: MatchedLines = MatchedLines(), count: Int = 1) -> Ban? {
         totalFailures += 1
         guard let index = records.index(forKey: id) else {
             if records.count >= configuration.maxTrackedIDs { evictOldest() }
-            var record = Record(retry: max(1, count), failures: 1, firstTime: time, lastTime: time, matches: matches)
+            let record = Record(retry: max(1, count), failures: 1, firstTime: time, lastTime: time, matches: matches)
             guard record.retry < configuration.maxRetry else { return Ban(id: id, record: record) }
-            // Room for every line the id may keep, once: growing the array on the next
-            // failures (1, 2, 4, ...) copied its strings each time.
-            record.matches.reserveCapacity(configuration.maxMatches)
             records[id] = record
             return nil
         }

@@ -1,4 +1,5 @@
 import WardenIPC
+import WardenLines
 
 /// A jail's decision to ban, with what the store and `action.d` actions need beyond the
 /// wire record: the IPC `BanDecision` (jail, address or network, ban time, decision
@@ -12,7 +13,7 @@ public struct JailBan: Sendable, Equatable {
     /// How many times this address has been banned, this ban included.
     public var banCount: Int
     public var failures: Int
-    public var matches: [String]
+    public var matches: MatchedLines
 
     public var jail: String { decision.jail }
     public var address: NetworkAddress { decision.address }
@@ -20,7 +21,7 @@ public struct JailBan: Sendable, Equatable {
     public var banTime: Int64 { decision.banTime }
 
     public init(jail: String, address: NetworkAddress, timeOfBan: Double, banTime: Double, banCount: Int,
-                failures: Int, matches: [String]) {
+                failures: Int, matches: MatchedLines) {
         let seconds = banTime < 0 ? -1 : Int64(banTime.rounded(.up))
         decision = BanDecision(jail: jail, address: address, banTime: seconds, time: Int64(timeOfBan * 1e9))
         self.timeOfBan = timeOfBan

@@ -3,6 +3,7 @@ import Testing
 @testable import WardenDaemon
 import WardenConfig
 import WardenFilter
+import WardenLines
 
 /// The store's `data` column is read back as JSON (by warden and by fail2ban's tools):
 /// lines with quotes, backslashes, control characters and non-ASCII text round-trip.
@@ -12,10 +13,10 @@ import WardenFilter
         var bytes: [UInt8] = Array("left by the previous ban".utf8)
         let start = bytes.count
         if let failure, let matcher {
-            BanDataJSON.append(matches: matches, failures: failures, groupsOf: failure, keys: BanDataJSON.groupKeys(matcher),
-                               to: &bytes)
+            BanDataJSON.append(matches: MatchedLines(matches), failures: failures, groupsOf: failure,
+                               keys: BanDataJSON.groupKeys(matcher), to: &bytes)
         } else {
-            BanDataJSON.append(matches: matches, failures: failures, to: &bytes)
+            BanDataJSON.append(matches: MatchedLines(matches), failures: failures, to: &bytes)
         }
         return String(decoding: bytes[start...], as: UTF8.self)
     }

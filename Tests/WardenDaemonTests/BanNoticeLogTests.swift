@@ -5,14 +5,15 @@ import WardenIPC
 @testable import WardenDaemon
 @testable import WardenJail
 import WardenStore
+import WardenLines
 
 /// `Ban <address>` lines: one per ban, in the log handler's layout, and none below NOTICE.
 @Suite struct BanNoticeLogTests {
     static func bans() -> [JailBan] {
         [JailBan(jail: "sshd", address: NetworkAddress("192.0.2.7")!, timeOfBan: 1000, banTime: 600, banCount: 1,
-                 failures: 3, matches: []),
+                 failures: 3, matches: MatchedLines()),
          JailBan(jail: "sshd", address: NetworkAddress("2001:db8::/64")!, timeOfBan: 1000, banTime: -1, banCount: 12,
-                 failures: 5, matches: [])]
+                 failures: 5, matches: MatchedLines())]
     }
 
     /// The bans' store rows, which the lines take their address texts from.

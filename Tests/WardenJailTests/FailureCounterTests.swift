@@ -1,5 +1,6 @@
 import Testing
 @testable import WardenJail
+import WardenLines
 
 /// Failure counting against fail2ban's FailManager fed the same sequences.
 struct FailureCounterTests {
@@ -92,9 +93,9 @@ struct FailureCounterTests {
             for (index, event) in events.enumerated() {
                 if event.purge {
                     counter.purge(now: event.time)
-                } else if let ban = counter.add(id: event.id, time: event.time, matches: ["line \(index)"]) {
+                } else if let ban = counter.add(id: event.id, time: event.time, matches: MatchedLines(["line \(index)"])) {
                     ours.append(Outcome(index: index, id: ban.id, time: ban.time, retry: ban.record.retry,
-                                        failures: ban.record.failures, matches: ban.record.matches))
+                                        failures: ban.record.failures, matches: ban.record.matches.strings))
                 }
             }
             let theirs = (oracle["bans"] as? [[Any]] ?? []).map { row in

@@ -1,13 +1,14 @@
 import Testing
 import WardenIPC
 @testable import WardenJail
+import WardenLines
 
 struct JailBanTests {
     @Test func counterBanBecomesADecisionWithIncrementedTime() throws {
         var counter = FailureCounter<String>(.init(maxRetry: 3, findTime: 600, maxMatches: 2))
         var ban: FailureCounter<String>.Ban?
         for (index, time) in [1000.0, 1010, 1020.5].enumerated() {
-            ban = counter.add(id: "192.0.2.7", time: time, matches: ["line \(index)"])
+            ban = counter.add(id: "192.0.2.7", time: time, matches: MatchedLines(["line \(index)"]))
         }
         let calculator = try BanTimeCalculator(banTime: 600, increment: BanTimeIncrement(enabled: true, factor: "2"))
         let address = try #require(NetworkAddress("192.0.2.7"))
@@ -17,7 +18,7 @@ struct JailBanTests {
         #expect(decision.banTime == 4800)
         #expect(decision.banCount == 3)
         #expect(decision.failures == 3)
-        #expect(decision.matches == ["line 1", "line 2"])
+        #expect(decision.matches.strings == ["line 1", "line 2"])
         #expect(decision.decision.time == 1_020_500_000_000)
         // The wire record round-trips through WardenIPC's encoding.
         let encoded = try decision.decision.encoded()
@@ -25,7 +26,7 @@ struct JailBanTests {
         #expect(decoded == decision.decision)
         #expect(!decision.hasExpired(at: 1020.5 + 4799))
         #expect(decision.hasExpired(at: 1020.5 + 4800))
-        let permanent = JailBan(jail: "sshd", address: address, timeOfBan: 0, banTime: -1, banCount: 1, failures: 1, matches: [])
+        let permanent = JailBan(jail: "sshd", address: address, timeOfBan: 0, banTime: -1, banCount: 1, failures: 1, matches: MatchedLines())
         #expect(permanent.banTime == -1)
         #expect(!permanent.hasExpired(at: .greatestFiniteMagnitude))
     }

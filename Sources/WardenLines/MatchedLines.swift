@@ -1,0 +1,85 @@
+/// fail2ban's `matches` list: the log lines a failure, an id's failures or a ban are
+/// made of. Counting is all a ban needs; the texts are kept only when asked for
+/// (`keepsText`; `warden regex` counts without them).
+///
+/// The texts share one byte array, each line stored as its length (four bytes, little
+/// endian) then its bytes: one allocation per list, joining two lists is one append with
+/// no offsets to fix, and the lines travel from the matcher through the failure counter
+/// to the ban's data as bytes, never as a `String` per line.
+public struct MatchedLines: Sendable, Equatable {
+    public private(set) var count = 0
+    private var records: [UInt8] = []
+    public let keepsText: Bool
+
+    public init(keepsText: Bool = true) { self.keepsText = keepsText }
+
+    /// A list holding these texts.
+    public init(_ lines: [String]) {
+        self.init()
+        for var line in lines { line.withUTF8 { append($0) } }
+    }
+
+    public mutating func append(_ line: UnsafeBufferPointer<UInt8>) {
+        count += 1
+        guard keepsText else { return }
+        let needed = records.count + MemoryLayout<UInt32>.size + line.count
+        // One allocation for the header and the text, growing geometrically.
+        if records.capacity < needed { records.reserveCapacity(max(needed, 2 * records.capacity)) }
+        let length = UInt32(line.count)
+        for shift in stride(from: 0, to: 32, by: 8) { records.append(UInt8(truncatingIfNeeded: length >> shift)) }
+        records.append(contentsOf: line)
+    }
+
+    public mutating func append(contentsOf other: MatchedLines) {
+        // Into an empty list (a connection's first lines, or an id's first failure): share
+        // the other's storage instead of allocating and copying.
+        if count == 0, keepsText == other.keepsText {
+            self = other
+            return
+        }
+        count += other.count
+        guard keepsText, other.keepsText else { return }
+        records.append(contentsOf: other.records)
+    }
+
+    /// Drops the `lineCount` oldest lines (fail2ban's `maxmatches` keeps the newest).
+    public mutating func removeFirst(_ lineCount: Int) {
+        let dropped = min(lineCount, count)
+        count -= dropped
+        guard keepsText, dropped > 0 else { return }
+        var offset = 0
+        for _ in 0..<dropped { offset += MemoryLayout<UInt32>.size + length(at: offset) }
+        records.removeFirst(offset)
+    }
+
+    public mutating func removeAll() {
+        count = 0
+        records.removeAll()
+    }
+
+    /// Calls `body` with each line's bytes, oldest first.
+    public func forEachLine(_ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        records.withUnsafeBufferPointer { all in
+            var offset = 0
+            while offset < all.count {
+                let length = length(at: offset)
+                offset += MemoryLayout<UInt32>.size
+                body(UnsafeBufferPointer(rebasing: all[offset..<(offset + length)]))
+                offset += length
+            }
+        }
+    }
+
+    /// The texts, for cold paths (actions' `<matches>`, tests).
+    public var strings: [String] {
+        guard keepsText else { return [] }
+        var result: [String] = []
+        result.reserveCapacity(count)
+        forEachLine { result.append(String(decoding: $0, as: UTF8.self)) }
+        return result
+    }
+
+    private func length(at offset: Int) -> Int {
+        records.withUnsafeBytes { Int(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: UInt32.self))) }
+    }
+}
