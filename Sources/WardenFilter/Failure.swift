@@ -78,7 +78,12 @@ public struct Failure: Sendable, Equatable {
     @discardableResult
     public func forEachUser(_ body: (UnsafeBufferPointer<UInt8>) -> Void) -> Bool {
         guard let userBytes else { return false }
-        for user in sortedUsers(userBytes) { user.withUnsafeBufferPointer(body) }
+        // One user (most connections) needs no sorted copy.
+        if userBytes.count == 1 {
+            userBytes[0].withUnsafeBufferPointer(body)
+        } else {
+            for user in sortedUsers(userBytes) { user.withUnsafeBufferPointer(body) }
+        }
         return true
     }
 

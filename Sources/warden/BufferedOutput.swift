@@ -64,6 +64,7 @@ final class BufferedOutput {
         storage = .allocate(capacity: capacity)
     }
 
+    @inline(__always)
     fileprivate func appendBytes(_ source: UnsafeBufferPointer<UInt8>) {
         reserve(source.count)
         appendReserved(source)
@@ -100,6 +101,7 @@ extension BufferedOutput {
         appendReserved(byte)
     }
 
+    @inline(__always)
     func appendRaw(_ text: StaticString) {
         text.withUTF8Buffer { appendBytes($0) }
     }
@@ -157,7 +159,8 @@ extension BufferedOutput {
 
     /// Seconds as JSON: integral values keep a `.0`, like Python's float repr.
     func appendSeconds(_ value: Double) {
-        if value.rounded() == value, abs(value) < 1e15 {
+        // The integer conversions are two instructions; `rounded()` is a libm call.
+        if abs(value) < 1e15, Double(Int(value)) == value {
             appendInteger(Int(value))
             appendRaw(".0")
         } else {
