@@ -2,12 +2,15 @@
 /// pattern anchored at the subject start, then the literal every match contains.
 ///
 /// Runs once per subject for every failregex, so its tables are flat buffers read
-/// through pointers: one row per first byte says which regexes may start with it,
-/// and the verdicts go to `candidates` without array copy-on-write checks.
+/// through pointers: per first byte, the ascending list of regexes that may start with
+/// it (most lines leave a few of a filter's twenty-odd), and the verdicts go to
+/// `candidates` without array copy-on-write checks.
 final class FailregexPrefilter {
     private let count: Int
-    /// Row `b * count + i`: whether regex `i` can match a subject starting with byte `b`.
-    private let firstByteTable: UnsafeMutableBufferPointer<Bool>
+    /// The regexes that can match a subject starting with byte `b` are
+    /// `firstByteRegexes[firstByteRows[b] ..< firstByteRows[b + 1]]`.
+    private let firstByteRows: UnsafeMutableBufferPointer<Int>
+    private let firstByteRegexes: UnsafeMutableBufferPointer<Int>
     private let literalBytes: UnsafeMutableBufferPointer<UInt8>
     /// Regex `i`'s literal is `literalBytes[literalStarts[i] ..< literalStarts[i + 1]]`.
     private let literalStarts: UnsafeMutableBufferPointer<Int>
@@ -16,11 +19,16 @@ final class FailregexPrefilter {
 
     init(_ regexes: [FilterRegex]) {
         count = regexes.count
-        firstByteTable = .allocate(capacity: 256 * max(count, 1))
-        for (index, regex) in regexes.enumerated() {
-            let first = regex.compiled.anchoredFirstBytes ?? .all
-            for byte in 0..<256 { firstByteTable[byte * count + index] = first.contains(UInt8(byte)) }
+        let firstBytes = regexes.map { $0.compiled.anchoredFirstBytes ?? .all }
+        firstByteRows = .allocate(capacity: 257)
+        var rows: [Int] = []
+        for byte in 0..<256 {
+            firstByteRows[byte] = rows.count
+            rows += firstBytes.indices.filter { firstBytes[$0].contains(UInt8(byte)) }
         }
+        firstByteRows[256] = rows.count
+        firstByteRegexes = .allocate(capacity: max(rows.count, 1))
+        _ = firstByteRegexes.initialize(from: rows)
         let literals = regexes.map { $0.requiredLiteral ?? [] }
         literalBytes = .allocate(capacity: max(literals.reduce(0) { $0 + $1.count }, 1))
         literalStarts = .allocate(capacity: count + 1)
@@ -38,7 +46,8 @@ final class FailregexPrefilter {
     }
 
     deinit {
-        firstByteTable.deallocate()
+        firstByteRows.deallocate()
+        firstByteRegexes.deallocate()
         literalBytes.deallocate()
         literalStarts.deallocate()
         candidates.deallocate()
@@ -46,16 +55,15 @@ final class FailregexPrefilter {
 
     /// Sets `candidates[i]` for every regex from `start` on: false when it cannot match.
     func select(_ subject: UnsafeBufferPointer<UInt8>, from start: Int) {
+        guard start < count else { return }
         guard let first = subject.first else {
             for index in start..<count { candidates[index] = true }
             return
         }
-        let row = Int(first) * count
-        for index in start..<count {
-            guard firstByteTable[row + index] else {
-                candidates[index] = false
-                continue
-            }
+        for index in start..<count { candidates[index] = false }
+        for row in firstByteRows[Int(first)]..<firstByteRows[Int(first) + 1] {
+            let index = firstByteRegexes[row]
+            guard index >= start else { continue }
             let literal = UnsafeBufferPointer(rebasing: literalBytes[literalStarts[index]..<literalStarts[index + 1]])
             candidates[index] = literal.isEmpty || ByteSearch.contains(subject, literal)
         }
