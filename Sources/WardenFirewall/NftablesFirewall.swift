@@ -144,7 +144,7 @@ public final class NftablesFirewall {
         var setOrder: [String] = []
         for element in elements {
             if bansBySet[element.key.set] == nil && unbansBySet[element.key.set] == nil { setOrder.append(element.key.set) }
-            let key = element.address.bytes
+            let key = element.address
             switch element.entry.operation {
             case .ban(.permanent): bansBySet[element.key.set, default: []].append(.init(key: key, timeoutMilliseconds: nil))
             case .ban(.seconds(let seconds)):

@@ -25,8 +25,8 @@ import WardenIPC
     @Test func aBatchIsBeginElementMessagesEndWithConsecutiveSequences() {
         var messages = SetElementMessages(firstSequence: 7)
         messages.append(.add, table: "warden", set: "sshd-v4", elements: [
-            .init(key: [192, 0, 2, 1], timeoutMilliseconds: 600_000), .init(key: [192, 0, 2, 2], timeoutMilliseconds: nil)])
-        messages.append(.delete, table: "warden", set: "sshd-v4", elements: [.init(key: [192, 0, 2, 3], timeoutMilliseconds: nil)])
+            Self.element("192.0.2.1", timeout: 600_000), Self.element("192.0.2.2", timeout: nil)])
+        messages.append(.delete, table: "warden", set: "sshd-v4", elements: [Self.element("192.0.2.3", timeout: nil)])
         messages.append(.add, table: "warden", set: "sshd-v6", elements: [])  // nothing: no message
         messages.finish()
         let headers = Self.headers(messages.bytes)
@@ -41,7 +41,7 @@ import WardenIPC
 
     @Test func anElementCarriesItsKeyAndItsTimeoutInMillisecondsBigEndian() {
         var messages = SetElementMessages(firstSequence: 1)
-        messages.append(.add, table: "t", set: "s", elements: [.init(key: [198, 51, 100, 9], timeoutMilliseconds: 0x0102_0304)])
+        messages.append(.add, table: "t", set: "s", elements: [Self.element("198.51.100.9", timeout: 0x0102_0304)])
         let bytes = messages.bytes
         // NFTA_DATA_VALUE (length 8, type 1) holding the key.
         #expect(bytes.windows(of: [8, 0, 1, 0, 198, 51, 100, 9]))
@@ -54,7 +54,8 @@ extension SetElementMessagesTests {
     @Test func aLongElementListIsSplitIntoMessagesThatFitSixteenBitLengths() {
         var messages = SetElementMessages(firstSequence: 1)
         let elements = (0..<2_500).map { index in
-            SetElementMessages.Element(key: [UInt8](repeating: UInt8(index % 256), count: 16), timeoutMilliseconds: 600_000)
+            let key = NetworkAddress(family: .ipv6, bytes: [UInt8](repeating: UInt8(index % 256), count: 16))!
+            return SetElementMessages.Element(key: key, timeoutMilliseconds: 600_000)
         }
         messages.append(.add, table: "warden", set: "sshd-v6", elements: elements)
         messages.finish()
@@ -77,7 +78,7 @@ extension Array where Element == UInt8 {
 /// and without a timeout, an unban's add and delete, and element lists split at 1,024.
 extension SetElementMessagesTests {
     static func element(_ text: String, timeout: UInt64?) -> SetElementMessages.Element {
-        .init(key: NetworkAddress(text)!.bytes, timeoutMilliseconds: timeout)
+        .init(key: NetworkAddress(text)!, timeoutMilliseconds: timeout)
     }
 
     static func hex(_ bytes: [UInt8]) -> String {
