@@ -23,6 +23,12 @@ struct ResolvedBatch {
     private struct Key: Hashable {
         var set: Int
         var address: NetworkAddress
+
+        /// The address alone: a batch rarely holds one address in two sets, and one value
+        /// less to hash per element (equality still compares the set).
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(address)
+        }
     }
 
     init(_ batch: BanBatch, layout: FirewallLayout) {
@@ -43,10 +49,13 @@ struct ResolvedBatch {
             }
             let element = jail.element(for: entry)
             let key = Key(set: element.set, address: element.address)
-            if let existing = indexByKey[key] {
+            // One lookup per element: the key takes the next index, and gets its first one
+            // back if it had one (a repeated element keeps its place and takes the later
+            // operation).
+            if let existing = indexByKey.updateValue(elements.count, forKey: key) {
+                indexByKey[key] = existing
                 elements[existing] = element
             } else {
-                indexByKey[key] = elements.count
                 elements.append(element)
             }
         }
