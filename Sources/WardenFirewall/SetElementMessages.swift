@@ -129,16 +129,15 @@ struct NetlinkBuffer {
     private static let nestedFlag: UInt16 = 0x8000  // NLA_F_NESTED
     private(set) var bytes: [UInt8] = []
 
-    /// Appends an integer in host byte order (netlink headers are host order). Byte by byte:
-    /// for two to eight bytes that is cheaper than `append(contentsOf:)`.
+    /// Appends an integer in host byte order (netlink headers are host order).
     mutating func appendNative<T: FixedWidthInteger>(_ value: T) {
-        withUnsafeBytes(of: value) { for byte in $0 { bytes.append(byte) } }
+        withUnsafeBytes(of: value) { appendBytes($0) }
     }
 
     mutating func appendAttribute(_ type: UInt16, _ value: UnsafeRawBufferPointer) {
         appendNative(UInt16(4 + value.count))
         appendNative(type)
-        bytes.append(contentsOf: value)
+        appendBytes(value)
         pad()
     }
 
@@ -165,6 +164,11 @@ struct NetlinkBuffer {
         body(&self)
         let length = Length(bytes.count - start)
         bytes.withUnsafeMutableBytes { $0.storeBytes(of: length, toByteOffset: start, as: Length.self) }
+    }
+
+    /// Byte by byte: for the 1 to 16 bytes of a netlink field, cheaper than `append(contentsOf:)`.
+    private mutating func appendBytes(_ raw: UnsafeRawBufferPointer) {
+        for byte in raw { bytes.append(byte) }
     }
 
     private mutating func pad() {
