@@ -38,12 +38,13 @@ struct ResolvedBatch {
         indexByKey.reserveCapacity(batch.count)
         for entry in batch.entries {
             // A batch names few jails: scanning those already met is cheaper than hashing the name.
-            var jail = jails.first { $0.name == entry.jail }
-            if jail == nil, let spec = layout.spec(forJail: entry.jail) {
+            let jail: BatchJail
+            if let known = jails.first(where: { $0.name == entry.jail }) {
+                jail = known
+            } else if let spec = layout.spec(forJail: entry.jail) {
                 jail = BatchJail(spec, setNames: &setNames)
-                jails.append(jail!)
-            }
-            guard let jail else {
+                jails.append(jail)
+            } else {
                 unknownJail.append(entry)
                 continue
             }

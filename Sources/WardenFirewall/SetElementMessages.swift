@@ -44,6 +44,7 @@ struct SetElementMessages {
     }
 
     private var buffer = NetlinkBuffer()
+    /// The batch as written so far.
     var bytes: [UInt8] { buffer.bytes }
     /// Sequence numbers of the element messages, in order; each is acknowledged.
     private(set) var elementMessageSequences: [UInt32] = []
