@@ -123,7 +123,7 @@ struct SetElementMessages {
     }
 }
 
-/// Netlink messages and attributes (type, length, value, each padded to 4 bytes), written
+/// Netlink messages and attributes (length, type, value, each padded to 4 bytes), written
 /// in place into one byte array. A message or a nested attribute starts with a placeholder
 /// length that is filled in once its body is written, so nesting copies nothing.
 struct NetlinkBuffer {
