@@ -121,6 +121,12 @@ public final class DaemonMetrics: Sendable {
 struct BanKey: Hashable, Sendable {
     var jail: String
     var address: NetworkAddress
+
+    /// The address alone: hashing the jail name too would cost more than the rare address
+    /// pending in two jails at once (equality still compares the jail).
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(address)
+    }
 }
 
 /// One histogram bucket (an array cannot hold the non-copyable `Atomic` directly).

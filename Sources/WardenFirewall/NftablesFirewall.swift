@@ -69,50 +69,39 @@ public final class NftablesFirewall {
     /// elements (overlapping intervals), the batch is split in halves until the refused
     /// elements are isolated; the rest is applied.
     public func apply(_ batch: BanBatch) throws(FirewallError) -> BanBatchResult {
-        var rejected: [BanBatchResult.Rejection] = []
-        var elements: [SetElement] = []
-        var indexByKey: [SetElement.Key: Int] = [:]
-        for entry in batch.entries {
-            guard let jail = layout.spec(forJail: entry.jail) else {
-                rejected.append(.init(entry: entry, message: "jail '\(entry.jail)' is not in the firewall layout"))
-                continue
-            }
-            let element = SetElement(entry: entry, jail: jail)
-            if let existing = indexByKey[element.key] {
-                elements[existing] = element
-            } else {
-                indexByKey[element.key] = elements.count
-                elements.append(element)
-            }
+        let resolved = ResolvedBatch(batch, layout: layout)
+        var rejected = resolved.unknownJail.map {
+            BanBatchResult.Rejection(entry: $0, message: "jail '\($0.jail)' is not in the firewall layout")
         }
         var transactions = 0
-        if !elements.isEmpty {
+        if !resolved.elements.isEmpty {
             do {
-                try commit(elements[...])
+                try commit(resolved.elements[...], setNames: resolved.setNames)
                 transactions = 1
             } catch {
                 if error.namesMissingObject { throw .layoutMissing(error) }
                 // Without CAP_NET_ADMIN every half would fail the same way.
                 if error.message.contains("Operation not permitted") { throw .nftables(error) }
                 transactions = 1
-                rejected += isolateRejected(elements[...], transactions: &transactions)
+                rejected += isolateRejected(resolved.elements[...], setNames: resolved.setNames, transactions: &transactions)
             }
         }
         return BanBatchResult(applied: batch.count - rejected.count, rejected: rejected, transactions: transactions)
     }
 
-    private func isolateRejected(_ elements: ArraySlice<SetElement>, transactions: inout Int) -> [BanBatchResult.Rejection] {
+    private func isolateRejected(_ elements: ArraySlice<SetElement>, setNames: [String],
+                                 transactions: inout Int) -> [BanBatchResult.Rejection] {
         let middle = elements.startIndex + elements.count / 2
         var rejected: [BanBatchResult.Rejection] = []
         for half in [elements[..<middle], elements[middle...]] where !half.isEmpty {
             transactions += 1
             do {
-                try commit(half)
+                try commit(half, setNames: setNames)
             } catch {
                 if half.count == 1 {
                     rejected.append(.init(entry: half.first!.entry, message: String(error.message.trimmingTrailingNewlines)))
                 } else {
-                    rejected += isolateRejected(half, transactions: &transactions)
+                    rejected += isolateRejected(half, setNames: setNames, transactions: &transactions)
                 }
             }
         }
@@ -122,10 +111,11 @@ public final class NftablesFirewall {
     /// Commits the elements as one transaction: through the element socket when every one
     /// is a single address, else (networks go to interval sets, which nft reads back for
     /// overlap checks) as libnftables command text.
-    private func commit(_ elements: ArraySlice<SetElement>) throws(NftablesError) {
+    private func commit(_ elements: ArraySlice<SetElement>, setNames: [String]) throws(NftablesError) {
+        let operations = SetOperations.grouping(elements, setNames: setNames)
         if let elementSocket, elements.allSatisfy(\.address.isHost) {
             do {
-                try elementSocket.commit { messages in encode(elements, into: &messages) }
+                try elementSocket.commit { messages in encode(operations, into: &messages) }
                 return
             } catch {
                 // A missing table or set, or no permission, is the same for libnftables.
@@ -133,58 +123,43 @@ public final class NftablesFirewall {
                 if error.namesMissingObject || error.message.contains("Operation not permitted") { throw error }
             }
         }
-        try context.run(commands(for: elements))
+        try context.run(commands(for: operations))
     }
 
-    /// The netlink form of `commands(for:)`: per set, one add message for the bans, and
-    /// for the unbans an add with a 1 s timeout followed by a delete.
-    private func encode(_ elements: ArraySlice<SetElement>, into messages: inout SetElementMessages) {
-        var bansBySet: [String: [SetElementMessages.Element]] = [:]
-        var unbansBySet: [String: [SetElementMessages.Element]] = [:]
-        var setOrder: [String] = []
-        for element in elements {
-            if bansBySet[element.key.set] == nil && unbansBySet[element.key.set] == nil { setOrder.append(element.key.set) }
-            let key = element.address.bytes
-            switch element.entry.operation {
-            case .ban(.permanent): bansBySet[element.key.set, default: []].append(.init(key: key, timeoutMilliseconds: nil))
-            case .ban(.seconds(let seconds)):
-                bansBySet[element.key.set, default: []].append(.init(key: key, timeoutMilliseconds: UInt64(seconds) * 1000))
-            case .unban: unbansBySet[element.key.set, default: []].append(.init(key: key, timeoutMilliseconds: 1000))
-            }
-        }
-        for set in setOrder {
-            messages.append(.add, table: layout.table, set: set, elements: bansBySet[set] ?? [])
-            if let unbans = unbansBySet[set] {
-                messages.append(.add, table: layout.table, set: set, elements: unbans)
-                messages.append(.delete, table: layout.table, set: set, elements: unbans.map { .init(key: $0.key, timeoutMilliseconds: nil) })
+    /// The netlink form of `commands(for:)`.
+    private func encode(_ operations: [SetOperations], into messages: inout SetElementMessages) {
+        for set in operations {
+            messages.append(.add, table: layout.table, set: set.name, elements: set.bans.map { ban in
+                switch ban.timeout {
+                case .permanent: .init(key: ban.address, timeoutMilliseconds: nil)
+                case .seconds(let seconds): .init(key: ban.address, timeoutMilliseconds: UInt64(seconds) * 1000)
+                }
+            })
+            if !set.unbans.isEmpty {
+                messages.append(.add, table: layout.table, set: set.name, elements: set.unbans.map { .init(key: $0, timeoutMilliseconds: 1000) })
+                messages.append(.delete, table: layout.table, set: set.name, elements: set.unbans.map { .init(key: $0, timeoutMilliseconds: nil) })
             }
         }
     }
 
-    /// One `add element` per set for the bans, and an `add`/`delete element` pair per set
-    /// for the unbans. Single addresses go to the jail's hosts set, networks to its
-    /// interval set.
-    private func commands(for elements: ArraySlice<SetElement>) -> String {
-        var bansBySet: [String: [String]] = [:]
-        var unbansBySet: [String: [String]] = [:]
-        var setOrder: [String] = []
-        for element in elements {
-            if bansBySet[element.key.set] == nil && unbansBySet[element.key.set] == nil { setOrder.append(element.key.set) }
-            switch element.entry.operation {
-            case .ban(.permanent): bansBySet[element.key.set, default: []].append(element.key.element.description)
-            case .ban(.seconds(let seconds)): bansBySet[element.key.set, default: []].append("\(element.key.element) timeout \(seconds)s")
-            case .unban: unbansBySet[element.key.set, default: []].append(element.key.element.description)
-            }
-        }
+    /// Per set, one `add element` for the bans and an `add`/`delete element` pair for the
+    /// unbans.
+    private func commands(for operations: [SetOperations]) -> String {
         let table = layout.qualifiedTable
         var text = ""
-        for set in setOrder {
-            if let bans = bansBySet[set] {
-                text += "add element \(table) \(set) { \(bans.joined(separator: ", ")) }\n"
+        for set in operations {
+            if !set.bans.isEmpty {
+                let bans = set.bans.map { ban in
+                    switch ban.timeout {
+                    case .permanent: ban.address.description
+                    case .seconds(let seconds): "\(ban.address) timeout \(seconds)s"
+                    }
+                }
+                text += "add element \(table) \(set.name) { \(bans.joined(separator: ", ")) }\n"
             }
-            if let unbans = unbansBySet[set] {
-                text += "add element \(table) \(set) { \(unbans.map { $0 + " timeout 1s" }.joined(separator: ", ")) }\n"
-                text += "delete element \(table) \(set) { \(unbans.joined(separator: ", ")) }\n"
+            if !set.unbans.isEmpty {
+                text += "add element \(table) \(set.name) { \(set.unbans.map { "\($0) timeout 1s" }.joined(separator: ", ")) }\n"
+                text += "delete element \(table) \(set.name) { \(set.unbans.map(\.description).joined(separator: ", ")) }\n"
             }
         }
         return text
@@ -231,26 +206,5 @@ public final class NftablesFirewall {
             if words.count >= 2, words[0] == "set" || words[0] == "chain" { names.insert(words[0] + " " + words[1]) }
         }
         return names
-    }
-}
-
-/// One batch entry resolved to its set and element.
-private struct SetElement {
-    struct Key: Hashable {
-        var set: String
-        /// The address as banned (text only for libnftables: the netlink path encodes bytes).
-        var element: NetworkAddress
-    }
-
-    var entry: BanBatch.Entry
-    /// The address as banned: IPv6 masked to the jail's prefix, host bits cleared.
-    var address: NetworkAddress
-    var key: Key
-
-    init(entry: BanBatch.Entry, jail: JailFirewallSpec) {
-        self.entry = entry
-        let family: AddressFamily = entry.address.family == .ipv4 ? .ipv4 : .ipv6
-        address = family == .ipv6 ? entry.address.masked(toPrefix: jail.ipv6Prefix) : entry.address.masked(toPrefix: 32)
-        key = Key(set: jail.set(for: family, address.isHost ? .hosts : .networks), element: address)
     }
 }

@@ -1,3 +1,5 @@
+import WardenIPC
+
 /// An nfnetlink batch that adds and deletes elements of nftables hash sets, built as
 /// bytes: what libnftables would send for `add element inet warden sshd-v4 { … }`,
 /// without parsing command text or fetching its cache from the kernel first.
@@ -34,14 +36,16 @@ struct SetElementMessages {
         case delete
     }
 
-    /// One element: the address bytes (network order) and, for an add, an optional
-    /// timeout in milliseconds (nil: no timeout, a permanent ban).
+    /// One element: the address (its bytes, network order, are the key) and, for an add,
+    /// an optional timeout in milliseconds (nil: no timeout, a permanent ban).
     struct Element {
-        var key: [UInt8]
+        var key: NetworkAddress
         var timeoutMilliseconds: UInt64?
     }
 
-    private(set) var bytes: [UInt8] = []
+    private var buffer = NetlinkBuffer()
+    /// The batch as written so far.
+    var bytes: [UInt8] { buffer.bytes }
     /// Sequence numbers of the element messages, in order; each is acknowledged.
     private(set) var elementMessageSequences: [UInt32] = []
     private(set) var beginSequence: UInt32
@@ -77,9 +81,11 @@ struct SetElementMessages {
             message.appendNested(ABI.listElements) { list in
                 for element in elements {
                     list.appendNested(ABI.listElement) { item in
-                        item.appendNested(ABI.elementKey) { key in key.appendAttribute(ABI.dataValue, element.key) }
+                        item.appendNested(ABI.elementKey) { key in
+                            element.key.withBytes { key.appendAttribute(ABI.dataValue, $0) }
+                        }
                         if let timeout = element.timeoutMilliseconds {
-                            item.appendAttribute(ABI.elementTimeout, withUnsafeBytes(of: timeout.bigEndian, Array.init))
+                            withUnsafeBytes(of: timeout.bigEndian) { item.appendAttribute(ABI.elementTimeout, $0) }
                         }
                     }
                 }
@@ -101,54 +107,72 @@ struct SetElementMessages {
     }
 
     private mutating func appendMessage(type: UInt16, flags: UInt16, family: UInt8, resourceID: UInt16 = 0,
-                                        body: (inout NetlinkAttributes) -> Void) {
-        var attributes = NetlinkAttributes()
-        body(&attributes)
-        let length = 16 + 4 + attributes.bytes.count  // nlmsghdr, nfgenmsg, attributes
-        bytes.appendNative(UInt32(length))
-        bytes.appendNative(type)
-        bytes.appendNative(flags)
-        bytes.appendNative(nextSequence)
-        bytes.appendNative(UInt32(0))                        // port id: the kernel
-        bytes += [family, 0]                                 // nfgen_family, version NFNETLINK_V0
-        bytes.appendNative(resourceID.bigEndian)             // res_id, big endian
-        bytes += attributes.bytes
+                                        attributes: (inout NetlinkBuffer) -> Void) {
+        let sequence = nextSequence
+        buffer.appendMeasured(UInt32.self) { message in  // nlmsghdr, nfgenmsg, attributes
+            message.appendNative(type)
+            message.appendNative(flags)
+            message.appendNative(sequence)
+            message.appendNative(UInt32(0))                 // port id: the kernel
+            message.appendNative(family)                    // nfgen_family
+            message.appendNative(UInt8(0))                  // version NFNETLINK_V0
+            message.appendNative(resourceID.bigEndian)      // res_id, big endian
+            attributes(&message)
+        }
         nextSequence &+= 1
     }
 }
 
-/// Netlink attributes (type, length, value, each padded to 4 bytes), nested as needed.
-struct NetlinkAttributes {
+/// Netlink messages and attributes (length, type, value, each padded to 4 bytes), written
+/// in place into one byte array. A message or a nested attribute starts with a placeholder
+/// length that is filled in once its body is written, so nesting copies nothing.
+struct NetlinkBuffer {
     private static let nestedFlag: UInt16 = 0x8000  // NLA_F_NESTED
     private(set) var bytes: [UInt8] = []
 
-    mutating func appendAttribute(_ type: UInt16, _ value: [UInt8]) {
-        bytes.appendNative(UInt16(4 + value.count))
-        bytes.appendNative(type)
-        bytes += value
+    /// Appends an integer in host byte order (netlink headers are host order).
+    mutating func appendNative<T: FixedWidthInteger>(_ value: T) {
+        withUnsafeBytes(of: value) { appendBytes($0) }
+    }
+
+    mutating func appendAttribute(_ type: UInt16, _ value: UnsafeRawBufferPointer) {
+        appendNative(UInt16(4 + value.count))
+        appendNative(type)
+        appendBytes(value)
         pad()
     }
 
     mutating func appendString(_ type: UInt16, _ value: String) {
-        appendAttribute(type, Array(value.utf8) + [0])
+        appendNative(UInt16(4 + value.utf8.count + 1))
+        appendNative(type)
+        bytes.append(contentsOf: value.utf8)
+        bytes.append(0)
+        pad()
     }
 
-    mutating func appendNested(_ type: UInt16, _ body: (inout NetlinkAttributes) -> Void) {
-        var inner = NetlinkAttributes()
-        body(&inner)
-        bytes.appendNative(UInt16(4 + inner.bytes.count))
-        bytes.appendNative(type | Self.nestedFlag)
-        bytes += inner.bytes
+    mutating func appendNested(_ type: UInt16, _ body: (inout NetlinkBuffer) -> Void) {
+        appendMeasured(UInt16.self) { nested in
+            nested.appendNative(type | Self.nestedFlag)
+            body(&nested)
+        }
+    }
+
+    /// Appends a `Length` field, then what `body` writes, and sets the field to the byte
+    /// count of both (a netlink message's or attribute's length includes its header).
+    mutating func appendMeasured<Length: FixedWidthInteger>(_: Length.Type, _ body: (inout NetlinkBuffer) -> Void) {
+        let start = bytes.count
+        appendNative(Length.zero)
+        body(&self)
+        let length = Length(bytes.count - start)
+        bytes.withUnsafeMutableBytes { $0.storeBytes(of: length, toByteOffset: start, as: Length.self) }
+    }
+
+    /// Byte by byte: for the 1 to 16 bytes of a netlink field, cheaper than `append(contentsOf:)`.
+    private mutating func appendBytes(_ raw: UnsafeRawBufferPointer) {
+        for byte in raw { bytes.append(byte) }
     }
 
     private mutating func pad() {
         while bytes.count % 4 != 0 { bytes.append(0) }
-    }
-}
-
-extension Array where Element == UInt8 {
-    /// Appends an integer in host byte order (netlink headers are host order).
-    mutating func appendNative<T: FixedWidthInteger>(_ value: T) {
-        Swift.withUnsafeBytes(of: value) { append(contentsOf: $0) }
     }
 }

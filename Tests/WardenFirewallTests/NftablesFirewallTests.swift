@@ -161,6 +161,31 @@ import WardenIPC
         #expect(elements.count == 21)
     }
 
+    /// The last operation on a jail's element wins within a batch, jail by jail: the same
+    /// address in two jails is two elements.
+    @Test func theLastOperationOnAnElementOfABatchWinsRequiresRoot() throws {
+        let namespace = try NetworkNamespace("coalesce")
+        let (result, sshd, web, sshdV6) = try namespace.perform {
+            let firewall = try NftablesFirewall(layout: FirewallLayout(jails: [try Self.sshd(), JailFirewallSpec(jail: "web")]))
+            try firewall.install()
+            var batch = BanBatch()
+            batch.ban(Self.address("192.0.2.1"), jail: "sshd", timeout: .seconds(600))
+            batch.ban(Self.address("192.0.2.1"), jail: "web", timeout: .seconds(600))
+            batch.unban(Self.address("192.0.2.1"), jail: "sshd")
+            batch.unban(Self.address("192.0.2.2"), jail: "web")
+            batch.ban(Self.address("192.0.2.2"), jail: "web", timeout: .permanent)
+            batch.ban(Self.address("2001:db8::1"), jail: "sshd", timeout: .seconds(60))
+            batch.ban(Self.address("2001:db8::1"), jail: "sshd", timeout: .seconds(3600))
+            let result = try firewall.apply(batch)
+            return (result, try firewall.elements(jail: "sshd", family: .ipv4), try firewall.elements(jail: "web", family: .ipv4),
+                    try NftablesContext().run("list set inet warden sshd-v6\n"))
+        }
+        #expect(result.transactions == 1 && result.rejected.isEmpty && result.applied == 7)
+        #expect(sshd.isEmpty, "banned, then unbanned: \(sshd)")
+        #expect(web.sorted() == ["192.0.2.1", "192.0.2.2"], "unbanned, then banned: \(web)")
+        #expect(sshdV6.contains("2001:db8::1 timeout 1h expires"), "the later timeout: \(sshdV6)")
+    }
+
     @Test func aMissingTableIsReportedAsSuchRequiresRoot() throws {
         let namespace = try NetworkNamespace("missing")
         let error = try namespace.perform { () -> FirewallError? in
