@@ -97,14 +97,11 @@ public struct Failure: Sendable, Equatable {
     /// `MatcherOptions.collectMatchedLines`.
     public var matches: MatchedLines { matched ?? MatchedLines() }
 
-    /// `matches` as strings.
-    public var matchedLines: [String] { matched?.strings ?? [] }
-
     public static func == (lhs: Failure, rhs: Failure) -> Bool {
         lhs.id == rhs.id && lhs.address == rhs.address && lhs.time == rhs.time
             && lhs.regexIndex == rhs.regexIndex && lhs.users == rhs.users && lhs.attempts == rhs.attempts
             && lhs.isNoFail == rhs.isNoFail && lhs.lineNumber == rhs.lineNumber
-            && lhs.groups == rhs.groups && lhs.matchedLines == rhs.matchedLines
+            && lhs.groups == rhs.groups && lhs.matches.strings == rhs.matches.strings
     }
 }
 

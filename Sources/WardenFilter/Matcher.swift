@@ -34,7 +34,7 @@ public struct MatcherOptions: Sendable {
     public var ignorePending = true
     /// Time zone for dates without one (jail option `logtimezone`).
     public var timeZone: LogTimeZone = .local
-    /// Keep the text of the lines each failure is made of (`Failure.matchedLines`,
+    /// Keep the text of the lines each failure is made of (`Failure.matches`,
     /// fail2ban's `matches`, which actions print). Off, only their count is kept.
     public var collectMatchedLines = true
 
