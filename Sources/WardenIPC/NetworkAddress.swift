@@ -71,9 +71,11 @@ public struct NetworkAddress: Hashable, Sendable, CustomStringConvertible {
 
     /// Calls `body` with the address bytes (4 or 16), network order, without an array.
     public func withBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
-        var octets = self.octets
         let count = family == .ipv4 ? 4 : 16
-        return try withUnsafeBytes(of: &octets) { try body(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
+        // Not through a local `var` copy and `&`: in release builds the optimizer let
+        // `writeText` (called inside `withUnsafeTemporaryAllocation`) read that copy's
+        // stack slot after it was reused, so every ban's stored address text was garbage.
+        return try withUnsafeBytes(of: octets) { try body(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
     }
 
     public var isHost: Bool { Int(prefixLength) == (family == .ipv4 ? 32 : 128) }
