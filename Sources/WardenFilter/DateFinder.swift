@@ -23,8 +23,16 @@ struct DateFinder {
             return result
         }
         let match = selection.regexes.data, zone = zone
-        let conversion = template._withUnsafeGuaranteedRef {
-            Self.convert($0.value, line: line, match: match, zone: zone, now: now, clock: &clock)
+        let conversion: DateConversion
+        if let fields = selection.regexes.syslogFields {
+            conversion = DateFieldParser(line: line, match: match).finish(
+                year: nil, month: fields.month, day: fields.day, hour: fields.hour, minute: fields.minute, second: fields.second,
+                weekday: nil, julian: nil, weekOfYear: nil, weekStartsMonday: false,
+                offsetSeconds: nil, zone: zone, now: now, clock: &clock)
+        } else {
+            conversion = template._withUnsafeGuaranteedRef {
+                Self.convert($0.value, line: line, match: match, zone: zone, now: now, clock: &clock)
+            }
         }
         switch conversion {
         case .time(let epoch):

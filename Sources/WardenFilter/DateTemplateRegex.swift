@@ -15,10 +15,13 @@ final class DateTemplateRegex: Sendable {
     final class Compiled: Sendable {
         let regex: PCRERegex
         let value: DateTemplate.Value
+        /// The regex is the syslog template `SyslogDateReader` reads by hand.
+        let isSyslogTemplate: Bool
 
-        init(regex: PCRERegex, value: DateTemplate.Value) {
+        init(regex: PCRERegex, value: DateTemplate.Value, isSyslogTemplate: Bool) {
             self.regex = regex
             self.value = value
+            self.isSyslogTemplate = isSyslogTemplate
         }
     }
 
@@ -55,9 +58,9 @@ final class DateTemplateRegex: Sendable {
     }
 
     private func compile() -> Result<Compiled, DateTemplateError> {
-        let regex: PCRERegex
+        let regex: PCRERegex, pattern = pcre2Pattern
         do {
-            regex = try PCRERegex(pcre2Pattern)
+            regex = try PCRERegex(pattern)
         } catch {
             return .failure(DateTemplateError(template: source, reason: error.description))
         }
@@ -70,6 +73,6 @@ final class DateTemplateRegex: Sendable {
         case .epoch(let group, let long): value = .epoch(group: group, long: long)
         case .tai64n: value = .tai64n
         }
-        return .success(Compiled(regex: regex, value: value))
+        return .success(Compiled(regex: regex, value: value, isSyslogTemplate: pattern == SyslogDateReader.pattern))
     }
 }

@@ -12,6 +12,8 @@ struct DateTemplateSearch {
     private var fetched: [Unmanaged<DateTemplateRegex.Compiled>?]
     /// The groups of the last successful search.
     private(set) var data = PCREMatchData(capacity: 1)
+    /// The fields of the last successful search when `SyslogDateReader` made it.
+    private(set) var syslogFields: SyslogDateReader.Fields?
 
     init(templates: [DateTemplate]) {
         self.templates = templates
@@ -25,7 +27,14 @@ struct DateTemplateSearch {
     mutating func match(_ index: Int, _ subject: UnsafeBufferPointer<UInt8>, from start: Int, isASCII: Bool) -> Bool {
         guard let compiled = fetched[index] ?? fetch(index) else { return false }
         let data = self.data
-        return compiled._withUnsafeGuaranteedRef { $0.regex.match(subject, from: start, isASCII: isASCII, into: data) } == .match
+        return compiled._withUnsafeGuaranteedRef { compiled in
+            if isASCII && start == 0 && compiled.isSyslogTemplate, let fields = SyslogDateReader.read(subject, into: data) {
+                syslogFields = fields
+                return true
+            }
+            syslogFields = nil
+            return compiled.regex.match(subject, from: start, isASCII: isASCII, into: data) == .match
+        }
     }
 
     /// Template `index`'s regex and reading, once it has been tried; valid while this search lives.

@@ -299,6 +299,15 @@ public final class PCREMatchData {
         guard start >= 0, end >= start else { return nil }
         return start..<end
     }
+
+    /// Sets `group`'s span (nil: did not take part) as a match would, for a reader that
+    /// stands in for a regex (`SyslogDateReader`).
+    @inline(__always)
+    func record(_ group: Int, _ range: Range<Int>?) {
+        guard group < capacity else { return }
+        ovector[2 * group] = range?.lowerBound ?? -1
+        ovector[2 * group + 1] = range?.upperBound ?? -1
+    }
 }
 
 /// A set of byte values, for first-byte prefilters.
