@@ -11,3 +11,6 @@ swift build --build-tests
 # a fork while another suite's threads hold runtime locks can leave the child deadlocked.
 # Sequential runs also keep the process-wide TZ that the date suites set stable.
 swift test --skip-build --no-parallel "$@"
+# The release build end to end (the suite runs debug builds, and optimizer-dependent bugs
+# show only in release); not when only some tests were asked for.
+if (($# == 0)); then scripts/release-check.sh; fi
