@@ -25,7 +25,7 @@ struct SyslogDateReaderTests {
     }
 
     /// Per field, fragments that fit the template and near misses; a line takes a near
-    /// miss for a field one time in six, so many lines read and many do not.
+    /// miss for a field one time in twelve, so many lines read and many do not.
     private typealias Fragments = (fitting: [String], missing: [String])
     private static let prefixes: Fragments = (["", "", "<", "<<"], ["<<<", "_", " x", "x", "[1", "<1>"])
     private static let weekdays: Fragments = (["", "", "Mon ", "sun ", "THU "], ["Mox ", "Mon", "Mon  ", "Sat\t"])
@@ -40,7 +40,7 @@ struct SyslogDateReaderTests {
     private static let suffixes: Fragments = (["", " host sshd[1]: x", ".", " ", ":", "-", "\n"], ["x", "_", "1", "é"])
 
     private static func pick(_ fragments: Fragments, _ random: inout MatcherFuzzTests.SplitMix) -> String {
-        let list = Int.random(in: 0..<6, using: &random) == 0 ? fragments.missing : fragments.fitting
+        let list = Int.random(in: 0..<12, using: &random) == 0 ? fragments.missing : fragments.fitting
         return list[Int.random(in: 0..<list.count, using: &random)]
     }
 
