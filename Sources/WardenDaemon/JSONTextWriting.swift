@@ -24,41 +24,55 @@ extension JSONText {
     }
 
     /// Copies `count` bytes to `target` if none needs an escape, eight at a time; false
-    /// (with some of them copied) otherwise. Short and ragged ends are read as two
-    /// overlapping pieces, like `memcpy` does, instead of a loop of single bytes whose exit
-    /// the branch predictor misses for every length it has not seen.
+    /// (with some of them copied) otherwise.
+    ///
+    /// Few branches, each going the same way for most strings: a string's last bytes are
+    /// read as two overlapping pieces, like `memcpy` does, rather than by a loop of single
+    /// bytes whose exit is mispredicted for every length it has not seen; and the pieces
+    /// are checked together.
     @inline(__always)
     static func copyIfPlain(_ source: UnsafePointer<UInt8>, count: Int, to target: UnsafeMutablePointer<UInt8>) -> Bool {
         let from = UnsafeRawPointer(source), to = UnsafeMutableRawPointer(target)
         if count >= 8 {
             var index = 0
-            while index + 8 < count {
+            while count - index > 16 {
                 let word = from.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-                guard !needsEscape(word) else { return false }
+                guard escapeBits(word) == 0 else { return false }
                 to.storeBytes(of: word, toByteOffset: index, as: UInt64.self)
                 index += 8
             }
-            // The last eight bytes, overlapping what was copied already.
-            let last = from.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
-            guard !needsEscape(last) else { return false }
-            to.storeBytes(of: last, toByteOffset: count - 8, as: UInt64.self)
-        } else if count >= 4 {
-            let head = from.loadUnaligned(as: UInt32.self)
-            let tail = from.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self)
-            guard !needsEscape(UInt64(head) | UInt64(tail) << 32) else { return false }
-            to.storeBytes(of: head, as: UInt32.self)
-            to.storeBytes(of: tail, toByteOffset: count - 4, as: UInt32.self)
+            // 8 to 16 bytes left: two words, the second overlapping the first.
+            let head = from.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            let tail = from.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+            guard escapeBits(head) | escapeBits(tail) == 0 else { return false }
+            to.storeBytes(of: head, toByteOffset: index, as: UInt64.self)
+            to.storeBytes(of: tail, toByteOffset: count - 8, as: UInt64.self)
+            return true
+        }
+        // Fewer than eight bytes: two overlapping pieces in one word whose unused bytes
+        // are spaces (which need no escape).
+        let spaces: UInt64 = 0x2020_2020_2020_2020
+        let word: UInt64
+        if count >= 4 {
+            word = UInt64(from.loadUnaligned(as: UInt32.self))
+                | UInt64(from.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self)) << 32
         } else if count >= 2 {
-            let head = from.loadUnaligned(as: UInt16.self)
-            let tail = from.loadUnaligned(fromByteOffset: count - 2, as: UInt16.self)
-            // The unused bytes of the word are spaces, which need no escape.
-            guard !needsEscape(UInt64(head) | UInt64(tail) << 16 | 0x2020_2020 << 32) else { return false }
-            to.storeBytes(of: head, as: UInt16.self)
-            to.storeBytes(of: tail, toByteOffset: count - 2, as: UInt16.self)
+            word = UInt64(from.loadUnaligned(as: UInt16.self))
+                | UInt64(from.loadUnaligned(fromByteOffset: count - 2, as: UInt16.self)) << 16 | spaces << 32
         } else if count == 1 {
-            let byte = source[0]
-            guard !needsEscape(UInt64(byte) | 0x2020_2020_2020_2000) else { return false }
-            target[0] = byte
+            word = UInt64(source[0]) | spaces << 8
+        } else {
+            return true
+        }
+        guard escapeBits(word) == 0 else { return false }
+        if count >= 4 {
+            to.storeBytes(of: UInt32(truncatingIfNeeded: word), as: UInt32.self)
+            to.storeBytes(of: UInt32(truncatingIfNeeded: word >> 32), toByteOffset: count - 4, as: UInt32.self)
+        } else if count >= 2 {
+            to.storeBytes(of: UInt16(truncatingIfNeeded: word), as: UInt16.self)
+            to.storeBytes(of: UInt16(truncatingIfNeeded: word >> 16), toByteOffset: count - 2, as: UInt16.self)
+        } else {
+            target[0] = UInt8(truncatingIfNeeded: word)
         }
         return true
     }
@@ -67,13 +81,20 @@ extension JSONText {
     /// Bytes from 0x80 (UTF-8 beyond ASCII) pass through.
     @inlinable @inline(__always)
     static func needsEscape(_ word: UInt64) -> Bool {
+        escapeBits(word) != 0
+    }
+
+    /// Non-zero exactly when some byte of `word` needs an escape (only the high bit of
+    /// each byte is used), so that the bits of several words can be checked at once.
+    @inlinable @inline(__always)
+    static func escapeBits(_ word: UInt64) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let highBits: UInt64 = 0x8080_8080_8080_8080
         // Non-zero exactly when some byte is below 0x20, or is a zero after the XOR.
         let control = (word &- ones &* 0x20) & ~word
         let quote = word ^ (ones &* 0x22), backslash = word ^ (ones &* 0x5C)
         let equal = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)
-        return (control | equal) & highBits != 0
+        return (control | equal) & highBits
     }
 
     /// The general case of `writeString`: runs without escapes copied, escapes written.
@@ -128,37 +149,19 @@ extension JSONText {
 
     /// Decimal digits of `value` (one for zero), without a loop: the bit length gives the
     /// count or one less (log10(2) ≈ 1233 / 4096), one comparison tells which.
+    @inline(__always)
     static func decimalDigitCount(_ value: UInt64) -> Int {
         let bits = 64 - (value | 1).leadingZeroBitCount
         let guess = (bits * 1233) >> 12
-        return guess + (value >= powerOfTen(guess) ? 1 : 0)
-    }
-
-    /// 10^`exponent` for 1...19, and 0 for 0 (so that zero counts as one digit). A switch
-    /// the compiler turns into a constant table, without a lazily initialised array.
-    @inline(__always)
-    private static func powerOfTen(_ exponent: Int) -> UInt64 {
-        switch exponent {
-        case 1: 10
-        case 2: 100
-        case 3: 1_000
-        case 4: 10_000
-        case 5: 100_000
-        case 6: 1_000_000
-        case 7: 10_000_000
-        case 8: 100_000_000
-        case 9: 1_000_000_000
-        case 10: 10_000_000_000
-        case 11: 100_000_000_000
-        case 12: 1_000_000_000_000
-        case 13: 10_000_000_000_000
-        case 14: 100_000_000_000_000
-        case 15: 1_000_000_000_000_000
-        case 16: 10_000_000_000_000_000
-        case 17: 100_000_000_000_000_000
-        case 18: 1_000_000_000_000_000_000
-        case 19: 10_000_000_000_000_000_000
-        default: 0
-        }
+        return guess + (value >= powersOfTen[guess] ? 1 : 0)
     }
 }
+
+/// 10^n for n in 1...19, and 0 for n = 0 (so that zero counts as one digit). A global of
+/// literals, which the compiler lays out as constant data (no lazy initialisation).
+private let powersOfTen: [UInt64] = [
+    0, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000,
+    10_000_000_000, 100_000_000_000, 1_000_000_000_000, 10_000_000_000_000, 100_000_000_000_000,
+    1_000_000_000_000_000, 10_000_000_000_000_000, 100_000_000_000_000_000,
+    1_000_000_000_000_000_000, 10_000_000_000_000_000_000,
+]

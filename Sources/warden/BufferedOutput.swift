@@ -78,6 +78,11 @@ final class BufferedOutput {
         return UnsafeMutableBufferPointer(start: storage + count, count: capacity - count)
     }
 
+    /// The free room after the buffered bytes, however small.
+    var freeRoom: UnsafeMutableBufferPointer<UInt8> {
+        UnsafeMutableBufferPointer(start: storage + count, count: capacity - count)
+    }
+
     /// Counts the bytes written into `room(atLeast:)` up to `end` as buffered.
     func commit(upTo end: UnsafeMutablePointer<UInt8>) {
         count = end - storage

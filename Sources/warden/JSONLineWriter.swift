@@ -14,7 +14,7 @@ struct JSONLineWriter {
 
     init(output: BufferedOutput) {
         self.output = output
-        let room = output.room(atLeast: 0)
+        let room = output.freeRoom
         position = room.baseAddress!
         end = position + room.count
     }
@@ -91,8 +91,14 @@ struct JSONLineWriter {
             integer(Int(value))
             raw(".0")
         } else {
-            var text = "\(value)"
-            text.withUTF8 { raw($0) }
+            fractionalSeconds(value)
         }
+    }
+
+    /// Kept out of line: Swift's shortest round-trip text, rare in logs, is a lot of code.
+    @inline(never)
+    private mutating func fractionalSeconds(_ value: Double) {
+        var text = "\(value)"
+        text.withUTF8 { raw($0) }
     }
 }
