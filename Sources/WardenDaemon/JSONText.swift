@@ -37,16 +37,9 @@ public enum JSONText {
     /// and `warden regex --json` are long runs of log text that need no escape.
     @inlinable
     public static func nextEscape(in base: UnsafePointer<UInt8>, from start: Int, count: Int) -> Int {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highBits: UInt64 = 0x8080_8080_8080_8080
         var index = start
         while index + 8 <= count {
-            let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
-            // Non-zero exactly when some byte is below 0x20, or is a zero after the XOR.
-            let control = (word &- ones &* 0x20) & ~word
-            let quote = word ^ (ones &* 0x22), backslash = word ^ (ones &* 0x5C)
-            let equal = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)
-            if (control | equal) & highBits != 0 { break }
+            if needsEscape(UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)) { break }
             index += 8
         }
         while index < count {

@@ -6,9 +6,9 @@ import WardenDaemon
 /// Collects output bytes and writes them to a file descriptor in large chunks, so a
 /// command printing one JSON object per failure makes few system calls.
 ///
-/// The bytes live in a buffer this class allocates itself rather than a `[UInt8]`:
-/// an append is then a bounds check and a `memcpy`, without the uniqueness check and
-/// generic `append(contentsOf:)` path that cost ~100 instructions per JSON token.
+/// The bytes live in a buffer this class allocates itself rather than a `[UInt8]`, so
+/// that `JSONLineWriter` can write a line's tokens straight into it, without the
+/// uniqueness check and generic `append(contentsOf:)` path of an array.
 final class BufferedOutput {
     private let descriptor: Int32
     private let flushThreshold: Int
@@ -64,113 +64,37 @@ final class BufferedOutput {
         storage = .allocate(capacity: capacity)
     }
 
-    @inline(__always)
-    fileprivate func appendBytes(_ source: UnsafeBufferPointer<UInt8>) {
+    private func appendBytes(_ source: UnsafeBufferPointer<UInt8>) {
         reserve(source.count)
-        appendReserved(source)
-    }
-
-    /// Appends without a capacity check: the caller reserved the room.
-    fileprivate func appendReserved(_ source: UnsafeBufferPointer<UInt8>) {
         guard let base = source.baseAddress else { return }
         (storage + count).update(from: base, count: source.count)
         count += source.count
     }
 
-    fileprivate func appendReserved(_ byte: UInt8) {
-        storage[count] = byte
-        count += 1
+    /// The free room after the buffered bytes, at least `minimum` long, for a writer
+    /// that fills it directly and then calls `commit(upTo:)`.
+    func room(atLeast minimum: Int) -> UnsafeMutableBufferPointer<UInt8> {
+        reserve(minimum)
+        return UnsafeMutableBufferPointer(start: storage + count, count: capacity - count)
     }
 
-    /// Writes `byte` at `offset` past the end without counting it (see `advance`).
-    fileprivate func appendReservedAt(_ offset: Int, _ byte: UInt8) {
-        storage[count + offset] = byte
+    /// The free room after the buffered bytes, however small.
+    var freeRoom: UnsafeMutableBufferPointer<UInt8> {
+        UnsafeMutableBufferPointer(start: storage + count, count: capacity - count)
     }
 
-    fileprivate func advance(_ written: Int) {
-        count += written
-    }
-}
-
-/// JSON written straight into an output buffer: warden's JSON lines are flat, their key
-/// order is part of the contract (which `JSONEncoder` does not keep), and building a
-/// `String` per failure cost more than matching the line.
-extension BufferedOutput {
-    func appendByte(_ byte: UInt8) {
-        reserve(1)
-        appendReserved(byte)
+    /// Counts the bytes written into `room(atLeast:)` up to `end` as buffered.
+    func commit(upTo end: UnsafeMutablePointer<UInt8>) {
+        count = end - storage
     }
 
+    /// Writes one line of JSON through `body`, then a newline.
     @inline(__always)
-    func appendRaw(_ text: StaticString) {
-        text.withUTF8Buffer { appendBytes($0) }
-    }
-
-    /// Bytes that are already JSON (a pre-escaped key, for instance).
-    func appendRaw(_ bytes: UnsafeBufferPointer<UInt8>) {
-        appendBytes(bytes)
-    }
-
-    func appendJSONString(_ value: String) {
-        var value = value
-        value.withUTF8 { appendJSONString($0) }
-    }
-
-    /// A JSON string from UTF-8 bytes: runs that need no escape are copied in one go.
-    func appendJSONString(_ utf8: UnsafeBufferPointer<UInt8>) {
-        // The longest escape, \u00XX, is 6 bytes per input byte, plus the quotes.
-        reserve(utf8.count * 6 + 2)
-        appendReserved(UInt8(ascii: "\""))
-        guard let base = utf8.baseAddress else {
-            appendReserved(UInt8(ascii: "\""))
-            return
-        }
-        var runStart = 0
-        while true {
-            let special = JSONText.nextEscape(in: base, from: runStart, count: utf8.count)
-            appendReserved(UnsafeBufferPointer(start: base + runStart, count: special - runStart))
-            guard special < utf8.count else { break }
-            advance(JSONText.escape(base[special], into: storage + count))
-            runStart = special + 1
-        }
-        appendReserved(UInt8(ascii: "\""))
-    }
-
-    func appendInteger(_ value: Int) {
-        // Sign and the 20 digits of the largest magnitude.
-        reserve(21)
-        if value < 0 { appendReserved(UInt8(ascii: "-")) }
-        var magnitude = value.magnitude
-        var digits = 1
-        var rest = magnitude / 10
-        while rest > 0 {
-            digits += 1
-            rest /= 10
-        }
-        // Written from the last digit back: division by the constant 10 is a multiply.
-        var position = digits
-        repeat {
-            position -= 1
-            appendReservedAt(position, UInt8(ascii: "0") + UInt8(truncatingIfNeeded: magnitude % 10))
-            magnitude /= 10
-        } while position > 0
-        advance(digits)
-    }
-
-    /// Seconds as JSON: integral values keep a `.0`, like Python's float repr.
-    func appendSeconds(_ value: Double) {
-        // The integer conversions are two instructions; `rounded()` is a libm call.
-        if abs(value) < 1e15, Double(Int(value)) == value {
-            appendInteger(Int(value))
-            appendRaw(".0")
-        } else {
-            var text = "\(value)"
-            text.withUTF8 { appendBytes($0) }
-        }
-    }
-
-    func endLine() {
-        appendByte(0x0A)
+    func writeJSONLine(_ body: (inout JSONLineWriter) -> Void) {
+        var writer = JSONLineWriter(output: self)
+        body(&writer)
+        writer.byte(0x0A)
+        writer.commit()
         if count >= flushThreshold { flush() }
     }
 }

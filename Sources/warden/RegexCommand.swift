@@ -120,30 +120,31 @@ struct RegexCommand: ParsableCommand {
     }
 
     static func writeJSONLine(for failure: Failure, lineNumber: Int, keys: JSONGroupKeys, to output: BufferedOutput) {
-        output.appendRaw("{\"line\": ")
-        output.appendInteger(lineNumber)
-        output.appendRaw(", \"id\": ")
-        output.appendJSONString(failure.id?.text ?? "")
-        output.appendRaw(", \"time\": ")
-        if let time = failure.time { output.appendSeconds(time) } else { output.appendRaw("null") }
-        output.appendRaw(", \"regex\": ")
-        output.appendInteger(failure.regexIndex)
-        failure.forEachGroupNumber { number, value in
-            keys.withKey(number) { output.appendRaw($0) }
-            output.appendJSONString(value)
+        output.writeJSONLine { json in
+            json.raw("{\"line\": ")
+            json.integer(lineNumber)
+            json.raw(", \"id\": ")
+            failure.withIDText { json.string($0) }
+            json.raw(", \"time\": ")
+            if let time = failure.time { json.seconds(time) } else { json.raw("null") }
+            json.raw(", \"regex\": ")
+            json.integer(failure.regexIndex)
+            failure.forEachGroupNumber { number, value in
+                keys.withKey(number) { json.raw($0) }
+                json.string(value)
+            }
+            var firstUser = true
+            let hasUsers = failure.forEachUser { user in
+                json.raw(firstUser ? ", \"users\": [" as StaticString : ", ")
+                firstUser = false
+                json.string(user)
+            }
+            if hasUsers {
+                if firstUser { json.raw(", \"users\": [") }
+                json.byte(UInt8(ascii: "]"))
+            }
+            json.byte(UInt8(ascii: "}"))
         }
-        var firstUser = true
-        let hasUsers = failure.forEachUser { user in
-            output.appendRaw(firstUser ? ", \"users\": [" as StaticString : ", ")
-            firstUser = false
-            output.appendJSONString(user)
-        }
-        if hasUsers {
-            if firstUser { output.appendRaw(", \"users\": [") }
-            output.appendByte(UInt8(ascii: "]"))
-        }
-        output.appendByte(UInt8(ascii: "}"))
-        output.endLine()
     }
 
     static func verboseLine(for failure: Failure, lineNumber: Int) -> String {
