@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The group names one matcher can report, numbered in sorted order: walking the
 /// numbers walks the names as `sorted()` would, so output needs no sort per failure.
 final class GroupNames: Sendable {
@@ -36,8 +40,7 @@ struct SlotMask: Sendable {
 /// written over the old bytes, because `Array`'s own clearing keeps its capacity only
 /// through a generic range replacement that cost more than the values it removed.
 struct GroupValues: Sendable {
-    /// Where a value sits in `bytes`; both ends -1 when absent. A capture fills spans
-    /// of its subject first (`replaceAll(copying:_:)`).
+    /// Where a value sits in `bytes`; both ends -1 when absent.
     struct Span: Sendable {
         var start: Int32
         var end: Int32
@@ -86,25 +89,20 @@ struct GroupValues: Sendable {
     }
 
     /// Replaces every value by spans of `text`: `body` gets the span table with every
-    /// slot absent and sets the spans of the values, counted in `text`. The bytes from
-    /// the first value's start to the last one's end are then copied in one go, instead
-    /// of one copy (and one uniqueness check) per group.
+    /// slot absent and sets the spans of the values, counted in `text`. The bytes of
+    /// `text` up to the last value's end are then copied in one go, so the spans stay as
+    /// they are: one copy (and one uniqueness check) instead of one per group, and no
+    /// pass to rebase them.
     mutating func replaceAll(copying text: UnsafeBufferPointer<UInt8>, _ body: (UnsafeMutableBufferPointer<Span>) -> Void) {
-        var low = Int32.max
-        var high: Int32 = 0
+        var end: Int32 = 0
         spans.withUnsafeMutableBufferPointer { all in
             for index in all.indices { all[index] = .absent }
             body(all)
-            for span in all where span.isPresent {
-                low = min(low, span.start)
-                high = max(high, span.end)
-            }
-            // No value at all leaves `low` at its start.
-            guard low <= high else { return }
-            for index in all.indices { all[index] = all[index].shifted(by: -low, orElse: .absent) }
+            // An absent span's end is -1.
+            for span in all { end = max(end, span.end) }
         }
         used = 0
-        if low < high { append(UnsafeBufferPointer(rebasing: text[Int(low)..<Int(high)])) }
+        append(UnsafeBufferPointer(rebasing: text[0..<Int(end)]))
     }
 
     /// fail2ban's failure dict for a failregex match: the prefregex's values, minus
@@ -128,6 +126,28 @@ struct GroupValues: Sendable {
                 }
             }
         }
+    }
+
+    /// A copy with storage of its own and room for `room` more bytes: a connection's
+    /// record merges its later lines into it, and sharing the line's scratch arrays
+    /// made the scratch copy itself on the next line and the record grow soon after.
+    func detached(room: Int) -> GroupValues {
+        let size = used + room
+        let live = used
+        let copiedBytes = bytes.withUnsafeBufferPointer { old in
+            [UInt8](unsafeUninitializedCapacity: size) { new, initialized in
+                if live > 0 { memcpy(new.baseAddress!, old.baseAddress!, live) }
+                memset(new.baseAddress! + live, 0, size - live)
+                initialized = size
+            }
+        }
+        return GroupValues(bytes: copiedBytes, used: live, spans: spans.withUnsafeBufferPointer { Array($0) })
+    }
+
+    private init(bytes: [UInt8], used: Int, spans: [Span]) {
+        self.bytes = bytes
+        self.used = used
+        self.spans = spans
     }
 
     /// How many values are present.
@@ -181,16 +201,16 @@ struct GroupValues: Sendable {
     }
 
     /// A new array with the live bytes copied in (`memcpy`, then `memset` for the rest):
-    /// `append(contentsOf: repeatElement(...))` filled byte by byte.
+    /// `append(contentsOf: repeatElement(...))` and `initialize(repeating:)` went byte
+    /// by byte.
     @inline(never)
     private mutating func grow(to needed: Int) {
         let size = max(needed, 2 * bytes.count, 128)
         let live = used
         bytes = bytes.withUnsafeBufferPointer { old in
             [UInt8](unsafeUninitializedCapacity: size) { new, initialized in
-                let base = new.baseAddress!
-                if live > 0 { base.initialize(from: old.baseAddress!, count: live) }
-                (base + live).initialize(repeating: 0, count: size - live)
+                if live > 0 { memcpy(new.baseAddress!, old.baseAddress!, live) }
+                memset(new.baseAddress! + live, 0, size - live)
                 initialized = size
             }
         }
