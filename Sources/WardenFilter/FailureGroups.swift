@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The group names one matcher can report, numbered in sorted order: walking the
 /// numbers walks the names as `sorted()` would, so output needs no sort per failure.
 final class GroupNames: Sendable {
@@ -16,6 +20,18 @@ final class GroupNames: Sendable {
     func number(_ name: String) -> Int? { numbers[name] }
 }
 
+/// Per group slot, whether a regex names it: all ones (-1) for a named slot, else 0,
+/// so that `GroupValues.assign(_:updatedWith:clearing:)` clears without a branch.
+struct SlotMask: Sendable {
+    let bits: [Int32]
+
+    init(count: Int, slots: some Sequence<Int>) {
+        var bits = [Int32](repeating: 0, count: count)
+        for slot in slots { bits[slot] = -1 }
+        self.bits = bits
+    }
+}
+
 /// Group values as bytes: slot `n` holds the value of name `n` as a span of `bytes`,
 /// or nothing (fail2ban's None). Values are appended, never edited in place, so a
 /// record that merges many lines only grows `bytes` until `compact()` runs.
@@ -24,10 +40,35 @@ final class GroupNames: Sendable {
 /// written over the old bytes, because `Array`'s own clearing keeps its capacity only
 /// through a generic range replacement that cost more than the values it removed.
 struct GroupValues: Sendable {
-    private struct Span: Sendable {
+    /// Where a value sits in `bytes`; both ends -1 when absent.
+    struct Span: Sendable {
         var start: Int32
         var end: Int32
         static let absent = Span(start: -1, end: -1)
+
+        init(start: Int32, end: Int32) {
+            self.start = start
+            self.end = end
+        }
+
+        init(_ range: Range<Int>) {
+            self.init(start: Int32(range.lowerBound), end: Int32(range.upperBound))
+        }
+
+        var isPresent: Bool { start >= 0 }
+        /// Python truthiness: present and not empty.
+        var isSet: Bool { end > start }
+
+        /// `self` moved by `offset` when present, else `other`. Without a branch: whether
+        /// a group took part follows no pattern a predictor learns, and the merges of
+        /// every line mispredicted on it.
+        @inline(__always)
+        func shifted(by offset: Int32, orElse other: Span) -> Span {
+            // All ones when absent (start is -1), zero when present.
+            let absent = start >> 31
+            return Span(start: (start &+ offset) & ~absent | other.start & absent,
+                        end: (end &+ offset) & ~absent | other.end & absent)
+        }
     }
 
     private var bytes: [UInt8] = []
@@ -47,29 +88,77 @@ struct GroupValues: Sendable {
         }
     }
 
-    /// Makes this table hold exactly `other`'s values, reusing the storage.
-    mutating func assign(_ other: GroupValues) {
-        used = 0
-        other.bytes.withUnsafeBufferPointer { append(UnsafeBufferPointer(rebasing: $0[0..<other.used])) }
+    /// Replaces every value by spans of `text`: `body` gets the span table with every
+    /// slot absent and sets the spans of the values, counted in `text`. The bytes of
+    /// `text` up to the last value's end are then copied in one go, so the spans stay as
+    /// they are: one copy (and one uniqueness check) instead of one per group, and no
+    /// pass to rebase them.
+    mutating func replaceAll(copying text: UnsafeBufferPointer<UInt8>, _ body: (UnsafeMutableBufferPointer<Span>) -> Void) {
+        var end: Int32 = 0
         spans.withUnsafeMutableBufferPointer { all in
-            other.spans.withUnsafeBufferPointer { theirs in
-                for index in all.indices { all[index] = theirs[index] }
+            for index in all.indices { all[index] = .absent }
+            body(all)
+            // An absent span's end is -1.
+            for span in all { end = max(end, span.end) }
+        }
+        used = 0
+        append(UnsafeBufferPointer(rebasing: text[0..<Int(end)]))
+    }
+
+    /// fail2ban's failure dict for a failregex match: the prefregex's values, minus
+    /// those the failregex names but did not capture (`dict.update` with None removes
+    /// the key), updated with the failregex's values. In one pass, reusing the storage.
+    mutating func assign(_ prefregex: GroupValues, updatedWith match: GroupValues, clearing named: SlotMask) {
+        used = 0
+        prefregex.bytes.withUnsafeBufferPointer { append(UnsafeBufferPointer(rebasing: $0[0..<prefregex.used])) }
+        let offset = Int32(used)
+        match.bytes.withUnsafeBufferPointer { append(UnsafeBufferPointer(rebasing: $0[0..<match.used])) }
+        spans.withUnsafeMutableBufferPointer { all in
+            prefregex.spans.withUnsafeBufferPointer { base in
+                match.spans.withUnsafeBufferPointer { theirs in
+                    named.bits.withUnsafeBufferPointer { cleared in
+                        for index in all.indices {
+                            // A cleared slot's mask is all ones, which makes the span absent.
+                            let kept = Span(start: base[index].start | cleared[index], end: base[index].end | cleared[index])
+                            all[index] = theirs[index].shifted(by: offset, orElse: kept)
+                        }
+                    }
+                }
             }
         }
+    }
+
+    /// A copy with storage of its own and room for `room` more bytes: a connection's
+    /// record merges its later lines into it, and sharing the line's scratch arrays
+    /// made the scratch copy itself on the next line and the record grow soon after.
+    func detached(room: Int) -> GroupValues {
+        let size = used + room
+        let live = used
+        let copiedBytes = bytes.withUnsafeBufferPointer { old in
+            [UInt8](unsafeUninitializedCapacity: size) { new, initialized in
+                if live > 0 { memcpy(new.baseAddress!, old.baseAddress!, live) }
+                memset(new.baseAddress! + live, 0, size - live)
+                initialized = size
+            }
+        }
+        return GroupValues(bytes: copiedBytes, used: live, spans: spans.withUnsafeBufferPointer { Array($0) })
+    }
+
+    private init(bytes: [UInt8], used: Int, spans: [Span]) {
+        self.bytes = bytes
+        self.used = used
+        self.spans = spans
     }
 
     /// How many values are present.
     var presentCount: Int { spans.reduce(0) { $0 + ($1.start >= 0 ? 1 : 0) } }
 
-    /// Whether any value is present (fail2ban's non-empty dict).
-    var hasValues: Bool { spans.contains { $0.start >= 0 } }
-
     @inline(__always)
-    func isPresent(_ number: Int) -> Bool { spans[number].start >= 0 }
+    func isPresent(_ number: Int) -> Bool { spans[number].isPresent }
 
     /// Python truthiness: present and not empty.
     @inline(__always)
-    func isSet(_ number: Int) -> Bool { spans[number].end > spans[number].start }
+    func isSet(_ number: Int) -> Bool { spans[number].isSet }
 
     func withValue<R>(_ number: Int, _ body: (UnsafeBufferPointer<UInt8>?) -> R) -> R {
         let span = spans[number]
@@ -92,12 +181,6 @@ struct GroupValues: Sendable {
         }
     }
 
-    mutating func set(_ number: Int, _ value: UnsafeBufferPointer<UInt8>) {
-        let start = used
-        append(value)
-        spans[number] = Span(start: Int32(start), end: Int32(used))
-    }
-
     /// Writes `value` at `used`.
     private mutating func append(_ value: UnsafeBufferPointer<UInt8>) {
         makeRoom(value.count)
@@ -109,9 +192,28 @@ struct GroupValues: Sendable {
     }
 
     /// Makes `bytes` long enough for `count` more bytes at `used`, growing the array only
-    /// past its high-water mark.
+    /// past its high-water mark, and then at least doubling it: a connection record
+    /// grows by a line's values per merge until it is compacted, and growing by exactly
+    /// the shortfall paid the generic append on a third of all merges.
     private mutating func makeRoom(_ count: Int) {
-        if used + count > bytes.count { bytes.append(contentsOf: repeatElement(0, count: used + count - bytes.count)) }
+        let needed = used + count
+        if needed > bytes.count { grow(to: needed) }
+    }
+
+    /// A new array with the live bytes copied in (`memcpy`, then `memset` for the rest):
+    /// `append(contentsOf: repeatElement(...))` and `initialize(repeating:)` went byte
+    /// by byte.
+    @inline(never)
+    private mutating func grow(to needed: Int) {
+        let size = max(needed, 2 * bytes.count, 128)
+        let live = used
+        bytes = bytes.withUnsafeBufferPointer { old in
+            [UInt8](unsafeUninitializedCapacity: size) { new, initialized in
+                if live > 0 { memcpy(new.baseAddress!, old.baseAddress!, live) }
+                memset(new.baseAddress! + live, 0, size - live)
+                initialized = size
+            }
+        }
     }
 
     /// Gives `target` the value of `source` (both in this table).
@@ -123,31 +225,16 @@ struct GroupValues: Sendable {
         spans[number] = .absent
     }
 
-    /// Python's `dict.update`: every value present in `other` replaces ours. The room is
-    /// made once and the values are copied through pointers: a connection record merges
-    /// every line of its connection.
+    /// Python's `dict.update`: every value present in `other` replaces ours. All of
+    /// `other`'s bytes are appended in one copy (its dead bytes too, which compaction
+    /// drops later), then each slot takes `other`'s span or keeps its own without a
+    /// branch: a connection record merges every line of its connection.
     mutating func merge(_ other: GroupValues) {
-        other.bytes.withUnsafeBufferPointer { theirBytes in
-            other.spans.withUnsafeBufferPointer { theirSpans in
-                var needed = 0
-                for span in theirSpans where span.start >= 0 { needed += Int(span.end - span.start) }
-                makeRoom(needed)
-                var end = used
-                bytes.withUnsafeMutableBufferPointer { mine in
-                    spans.withUnsafeMutableBufferPointer { mySpans in
-                        for number in theirSpans.indices {
-                            let span = theirSpans[number]
-                            guard span.start >= 0 else { continue }
-                            let length = Int(span.end - span.start)
-                            if length > 0 {
-                                (mine.baseAddress! + end).update(from: theirBytes.baseAddress! + Int(span.start), count: length)
-                            }
-                            mySpans[number] = Span(start: Int32(end), end: Int32(end + length))
-                            end += length
-                        }
-                    }
-                }
-                used = end
+        let offset = Int32(used)
+        other.bytes.withUnsafeBufferPointer { append(UnsafeBufferPointer(rebasing: $0[0..<other.used])) }
+        spans.withUnsafeMutableBufferPointer { mine in
+            other.spans.withUnsafeBufferPointer { theirs in
+                for index in mine.indices { mine[index] = theirs[index].shifted(by: offset, orElse: mine[index]) }
             }
         }
         compactIfWasteful()

@@ -159,8 +159,10 @@ public struct FailureID: Sendable, Hashable, CustomStringConvertible {
             for index in 0..<8 { raw[index] = UInt8(truncatingIfNeeded: value.0 >> UInt64(56 - 8 * index)) }
             for index in 0..<8 { raw[8 + index] = UInt8(truncatingIfNeeded: value.1 >> UInt64(56 - 8 * index)) }
         }
-        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
-        guard inet_ntop(AF_INET6, &address, &buffer, socklen_t(buffer.count)) != nil else { return "" }
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        // On the stack: two heap arrays per IPv6 id showed in the matcher's profile.
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: Int(INET6_ADDRSTRLEN)) { buffer in
+            guard inet_ntop(AF_INET6, &address, buffer.baseAddress!, socklen_t(buffer.count)) != nil else { return "" }
+            return String(cString: buffer.baseAddress!)
+        }
     }
 }

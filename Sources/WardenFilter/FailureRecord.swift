@@ -38,8 +38,10 @@ final class FailureRecord {
         address = nil
     }
 
+    /// A record of its own for the connection cache: its groups get storage with room
+    /// for the merges of later lines (see `GroupValues.detached(room:)`).
     func copy() -> FailureRecord {
-        let copy = FailureRecord(groups: groups)
+        let copy = FailureRecord(groups: groups.detached(room: 512))
         copy.users = users
         copy.matches = matches
         copy.noFailMatches = noFailMatches

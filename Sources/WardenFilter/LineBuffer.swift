@@ -66,43 +66,41 @@ final class LineBuffer {
 
     /// Adds a line (`prefix` then `line`, with `cut` in those combined bytes) and drops
     /// the oldest lines beyond `maxLines`. `lineIsASCII` is `line`'s, known to the caller.
-    func append(prefix: [UInt8], line: UnsafeBufferPointer<UInt8>, lineIsASCII: Bool, cut: Range<Int>) {
+    func append(prefix: UnsafeBufferPointer<UInt8>, line: UnsafeBufferPointer<UInt8>, lineIsASCII: Bool, cut: Range<Int>) {
         if isSingleLine {
             appendSingle(prefix: prefix, line: line, lineIsASCII: lineIsASCII, cut: cut)
             return
         }
         var bytes = spare.popLast() ?? []
         bytes.removeAll(keepingCapacity: true)
-        prefix.withUnsafeBufferPointer { bytes.append(contentsOf: $0) }
+        bytes.append(contentsOf: prefix)
         bytes.append(contentsOf: line)
-        let isASCII = lineIsASCII && prefix.withUnsafeBufferPointer { ASCIIText.isASCII($0) }
+        let isASCII = lineIsASCII && ASCIIText.isASCII(prefix)
         lines.append(BufferedLine(bytes: bytes, cut: cut, isASCII: isASCII))
         while lines.count > maxLines { recycle(lines.removeFirst()) }
     }
 
-    private func appendSingle(prefix: [UInt8], line: UnsafeBufferPointer<UInt8>, lineIsASCII: Bool, cut: Range<Int>) {
+    private func appendSingle(prefix: UnsafeBufferPointer<UInt8>, line: UnsafeBufferPointer<UInt8>, lineIsASCII: Bool, cut: Range<Int>) {
         holdsLine = true
         subjectBytes.removeAll()
-        prefix.withUnsafeBufferPointer { prefix in
-            // `cut` counts in prefix + line; only the part of each outside it is text.
-            let prefixEnd = prefix.count
-            if cut.lowerBound > 0 {
-                subjectBytes.append(UnsafeBufferPointer(rebasing: prefix[0..<min(cut.lowerBound, prefixEnd)]))
-            }
-            if cut.lowerBound > prefixEnd {
-                subjectBytes.append(UnsafeBufferPointer(rebasing: line[0..<(cut.lowerBound - prefixEnd)]))
-            }
-            if cut.upperBound < prefixEnd {
-                subjectBytes.append(UnsafeBufferPointer(rebasing: prefix[cut.upperBound...]))
-            }
-            subjectBytes.append(UnsafeBufferPointer(rebasing: line[max(cut.upperBound - prefixEnd, 0)...]))
-            if keepsLineText {
-                lineText.removeAll()
-                lineText.append(prefix)
-                lineText.append(line)
-            }
-            subjectIsASCII = lineIsASCII && ASCIIText.isASCII(prefix)
+        // `cut` counts in prefix + line; only the part of each outside it is text.
+        let prefixEnd = prefix.count
+        if cut.lowerBound > 0 {
+            subjectBytes.append(UnsafeBufferPointer(rebasing: prefix[0..<min(cut.lowerBound, prefixEnd)]))
         }
+        if cut.lowerBound > prefixEnd {
+            subjectBytes.append(UnsafeBufferPointer(rebasing: line[0..<(cut.lowerBound - prefixEnd)]))
+        }
+        if cut.upperBound < prefixEnd {
+            subjectBytes.append(UnsafeBufferPointer(rebasing: prefix[cut.upperBound...]))
+        }
+        subjectBytes.append(UnsafeBufferPointer(rebasing: line[max(cut.upperBound - prefixEnd, 0)...]))
+        if keepsLineText {
+            lineText.removeAll()
+            lineText.append(prefix)
+            lineText.append(line)
+        }
+        subjectIsASCII = lineIsASCII && ASCIIText.isASCII(prefix)
         subjectBytes.append(0x0A)
     }
 

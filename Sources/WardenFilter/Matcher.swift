@@ -71,7 +71,9 @@ public final class Matcher {
     private let matchData: PCREMatchData
     @exclusivity(unchecked) private var utf8 = UTF8Repair()
     @exclusivity(unchecked) private var lastDate: Double?
-    @exclusivity(unchecked) private var lastTimeText: [UInt8] = []
+    /// The last date's text, which an undated line borrows (a reused buffer: `Array`'s
+    /// clearing and slice appends showed per line).
+    private let lastTimeText = ScratchBytes(capacity: 64)
     @exclusivity(unchecked) private var connections = ConnectionCache(maxCount: 100, maxTime: 300)
 
     /// Group names of every regex, numbered once; values travel as byte spans.
@@ -86,7 +88,8 @@ public final class Matcher {
     @exclusivity(unchecked) private var prefValues: GroupValues
     @exclusivity(unchecked) private var matchValues: GroupValues
     private let lineRecord: FailureRecord
-    @exclusivity(unchecked) private var connectionKey: [UInt8] = []
+    /// The current line's `mlfid` value, the connection cache key.
+    private let connectionKey = ScratchBytes(capacity: 64)
     private let failPrefilter: FailregexPrefilter
 
     public init(
@@ -190,15 +193,15 @@ public final class Matcher {
         if let knownTime {
             date = knownTime
             lastDate = knownTime
-            lastTimeText.removeAll(keepingCapacity: true)
+            lastTimeText.removeAll()
         } else {
             let found = dateDetector.findDate(in: line, isASCII: lineIsASCII, now: now)
             if let found, !found.range.isEmpty {
                 date = found.epoch
                 cut = found.range
                 lastDate = found.epoch
-                lastTimeText.removeAll(keepingCapacity: true)
-                lastTimeText.append(contentsOf: line[found.range])
+                lastTimeText.removeAll()
+                lastTimeText.append(UnsafeBufferPointer(rebasing: line[found.range]))
             } else if found != nil || dateDetector.usesNoDate {
                 // A template that matched nothing ({NONE}, or an optional date): the
                 // recent last date if any, else now, in every mode.
@@ -233,9 +236,9 @@ public final class Matcher {
             }
         }
         if reuseLastTimeText {
-            buffer.append(prefix: lastTimeText, line: line, lineIsASCII: lineIsASCII, cut: 0..<lastTimeText.count)
+            buffer.append(prefix: lastTimeText.bytes, line: line, lineIsASCII: lineIsASCII, cut: 0..<lastTimeText.count)
         } else {
-            buffer.append(prefix: [], line: line, lineIsASCII: lineIsASCII, cut: cut)
+            buffer.append(prefix: UnsafeBufferPointer(start: nil, count: 0), line: line, lineIsASCII: lineIsASCII, cut: cut)
         }
         findFailures(date: date, noDate: noDate, lineNumber: lineNumber, now: now, each: body)
     }
@@ -260,12 +263,10 @@ public final class Matcher {
             }
         }
 
-        var hasPrefGroups = false
         if let prefRegex, let prefPlan {
             guard search(prefRegex, in: buffer.subject, isASCII: buffer.subjectIsASCII) else { return }
             capture(prefPlan, in: buffer.subject, into: &prefValues, skipping: slots.content)
             if let content = contentRange(prefPlan) { buffer.replaceWithSubject(content) }
-            hasPrefGroups = prefValues.hasValues
         }
 
         var found = 0
@@ -306,21 +307,16 @@ public final class Matcher {
             }
             // fail2ban: the prefregex's dict, minus the failregex's groups that did not
             // take part, updated with the failregex's groups.
+            // (Without a prefregex, `prefValues` stays empty.)
             lineRecord.reset()
-            if hasPrefGroups {
-                lineRecord.groups.assign(prefValues)
-                for group in plan.named where !matchValues.isPresent(group.slot) { lineRecord.groups.remove(group.slot) }
-                lineRecord.groups.merge(matchValues)
-            } else {
-                lineRecord.groups.assign(matchValues)
-            }
+            lineRecord.groups.assign(prefValues, updatedWith: matchValues, clearing: plan.namedSlots)
 
             let record: FailureRecord
             let hasConnection = lineRecord.groups.isPresent(slots.mlfid)
             if hasConnection {
                 lineRecord.groups.withValue(slots.mlfid) { value in
-                    connectionKey.removeAll(keepingCapacity: true)
-                    connectionKey.append(contentsOf: value!)
+                    connectionKey.removeAll()
+                    connectionKey.append(value!)
                 }
                 record = mergeConnection(lineRecord, matchedLines: matchedText, now: now)
                 if record.groups.isSet(slots.nofail), !options.checkAllRegex { return }
@@ -431,8 +427,8 @@ public final class Matcher {
     /// Merges the line's record into its connection (keyed by `connectionKey`), and
     /// returns the record to report: the cached one, or a new one the cache now holds.
     private func mergeConnection(_ failure: FailureRecord, matchedLines: MatchedLines, now: Double) -> FailureRecord {
-        let key = connectionKey
-        let cached = connections.isEmpty ? nil : key.withUnsafeBufferPointer { connections.get($0, now: now) }
+        let key = connectionKey.bytes
+        let cached = connections.isEmpty ? nil : connections.get(key, now: now)
         var userCount = 0
         var flags: MergeFlags = []
         if failure.groups.isSet(slots.mlfgained) {
@@ -457,12 +453,12 @@ public final class Matcher {
             if !flags.contains(.cachedState), !cached.isPending { cached.matches = nil }
             cached.groups.merge(failure.groups)
             merged = cached
-            if flags.contains(.forget) { key.withUnsafeBufferPointer { connections.remove($0) } }
+            if flags.contains(.forget) { connections.remove(key) }
         } else if !flags.contains(.forget) {
             userCount = failure.addUser(slots.user)
             // The cache keeps its own record: `failure` is the matcher's per-line scratch.
             merged = failure.copy()
-            key.withUnsafeBufferPointer { connections.set($0, merged, now: now) }
+            connections.set(key, merged, now: now)
         }
         // Pending failures, or several users on one connection, override a no-fail.
         let wasPending = merged.isPending
@@ -506,15 +502,12 @@ public final class Matcher {
     /// The named groups of the last match, with `alt_` groups filling in their target;
     /// the `skipped` slot is left out (the prefregex's `content` is used in place).
     private func capture(_ plan: GroupPlan, in bytes: UnsafeBufferPointer<UInt8>, into values: inout GroupValues, skipping skipped: Int = -1) {
-        values.removeAll()
-        for group in plan.named where group.slot != skipped {
-            if let range = matchData.range(of: group.number) {
-                values.set(group.slot, UnsafeBufferPointer(rebasing: bytes[range]))
+        values.replaceAll(copying: bytes) { spans in
+            for group in plan.named where group.slot != skipped {
+                if let range = matchData.range(of: group.number) { spans[group.slot] = .init(range) }
             }
-        }
-        for alternate in plan.alternates where alternate.slot != skipped && !values.isSet(alternate.slot) {
-            if let range = matchData.range(of: alternate.number), !range.isEmpty {
-                values.set(alternate.slot, UnsafeBufferPointer(rebasing: bytes[range]))
+            for alternate in plan.alternates where alternate.slot != skipped && !spans[alternate.slot].isSet {
+                if let range = matchData.range(of: alternate.number), !range.isEmpty { spans[alternate.slot] = .init(range) }
             }
         }
     }
@@ -607,10 +600,14 @@ private struct GroupPlan {
     let named: [(number: Int, slot: Int)]
     /// `alt_` groups and the slot they fill in when it is unset, first set one wins.
     let alternates: [(number: Int, slot: Int)]
+    /// The slots of `named`: a prefregex value there gives way to this regex's, even
+    /// when this regex's group did not take part.
+    let namedSlots: SlotMask
 
     init(_ regex: FilterRegex, _ names: GroupNames) {
         named = regex.namedGroups.map { ($0.number, names.number($0.name)!) }
         alternates = regex.alternateGroups.map { ($0.number, names.number($0.target)!) }
+        namedSlots = SlotMask(count: names.names.count, slots: named.map(\.slot))
     }
 }
 

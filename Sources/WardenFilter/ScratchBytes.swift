@@ -31,19 +31,20 @@ final class ScratchBytes {
 
     func append(_ more: UnsafeBufferPointer<UInt8>) {
         guard let source = more.baseAddress, !more.isEmpty else { return }
-        reserve(count + more.count)
+        if count + more.count > capacity { grow(count + more.count) }
         (storage + count).update(from: source, count: more.count)
         count += more.count
     }
 
     func append(_ byte: UInt8) {
-        reserve(count + 1)
+        if count == capacity { grow(count + 1) }
         storage[count] = byte
         count += 1
     }
 
-    private func reserve(_ needed: Int) {
-        guard needed > capacity else { return }
+    /// Out of line: buffers reach their size within the first lines.
+    @inline(never)
+    private func grow(_ needed: Int) {
         var grown = capacity * 2
         while grown < needed { grown *= 2 }
         let larger = UnsafeMutablePointer<UInt8>.allocate(capacity: grown)
