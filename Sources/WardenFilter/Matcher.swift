@@ -170,9 +170,9 @@ public final class Matcher {
     public func process(_ line: UnsafeBufferPointer<UInt8>, lineNumber: Int? = nil, time: Double? = nil, each body: (Failure) -> Void) {
         statistics.lines += 1
         let currentTime = now()
-        utf8.withValidUTF8(line) { valid, repaired in
+        utf8.withValidUTF8(line) { valid, repaired, isASCII in
             if repaired { statistics.repairedUTF8 += 1 }
-            processValid(valid, lineNumber: lineNumber, knownTime: time, now: currentTime, each: body)
+            processValid(valid, isASCII: isASCII, lineNumber: lineNumber, knownTime: time, now: currentTime, each: body)
         }
     }
 
@@ -184,12 +184,11 @@ public final class Matcher {
 
     // MARK: - Dates and time rules (fail2ban's processLine)
 
-    private func processValid(_ line: UnsafeBufferPointer<UInt8>, lineNumber: Int?, knownTime: Double?, now: Double, each body: (Failure) -> Void) {
+    private func processValid(_ line: UnsafeBufferPointer<UInt8>, isASCII lineIsASCII: Bool, lineNumber: Int?, knownTime: Double?, now: Double, each body: (Failure) -> Void) {
         var cut = 0..<0
         var reuseLastTimeText = false
         var date: Double?
         var noDate = false
-        let lineIsASCII = ASCIIText.isASCII(line)
         if let knownTime {
             date = knownTime
             lastDate = knownTime
