@@ -88,41 +88,21 @@ struct GroupValues: Sendable {
         }
     }
 
-    /// Replaces every value by spans of `text`: `body` gets the span table with every
-    /// slot absent and sets the spans of the values, counted in `text`. The bytes of
-    /// `text` up to the last value's end are then copied in one go, so the spans stay as
-    /// they are: one copy (and one uniqueness check) instead of one per group, and no
-    /// pass to rebase them.
-    mutating func replaceAll(copying text: UnsafeBufferPointer<UInt8>, _ body: (UnsafeMutableBufferPointer<Span>) -> Void) {
-        var end: Int32 = 0
-        spans.withUnsafeMutableBufferPointer { all in
-            for index in all.indices { all[index] = .absent }
-            body(all)
-            // An absent span's end is -1.
-            for span in all { end = max(end, span.end) }
-        }
-        used = 0
-        append(UnsafeBufferPointer(rebasing: text[0..<Int(end)]))
-    }
-
     /// fail2ban's failure dict for a failregex match: the prefregex's values, minus
     /// those the failregex names but did not capture (`dict.update` with None removes
     /// the key), updated with the failregex's values. In one pass, reusing the storage.
-    mutating func assign(_ prefregex: GroupValues, updatedWith match: GroupValues, clearing named: SlotMask) {
+    mutating func assign(_ prefregex: CapturedGroups, updatedWith match: CapturedGroups, clearing named: SlotMask) {
         used = 0
-        prefregex.bytes.withUnsafeBufferPointer { append(UnsafeBufferPointer(rebasing: $0[0..<prefregex.used])) }
+        append(prefregex.bytes.bytes)
         let offset = Int32(used)
-        match.bytes.withUnsafeBufferPointer { append(UnsafeBufferPointer(rebasing: $0[0..<match.used])) }
+        append(match.bytes.bytes)
+        let base = prefregex.spans, theirs = match.spans
         spans.withUnsafeMutableBufferPointer { all in
-            prefregex.spans.withUnsafeBufferPointer { base in
-                match.spans.withUnsafeBufferPointer { theirs in
-                    named.bits.withUnsafeBufferPointer { cleared in
-                        for index in all.indices {
-                            // A cleared slot's mask is all ones, which makes the span absent.
-                            let kept = Span(start: base[index].start | cleared[index], end: base[index].end | cleared[index])
-                            all[index] = theirs[index].shifted(by: offset, orElse: kept)
-                        }
-                    }
+            named.bits.withUnsafeBufferPointer { cleared in
+                for index in all.indices {
+                    // A cleared slot's mask is all ones, which makes the span absent.
+                    let kept = Span(start: base[index].start | cleared[index], end: base[index].end | cleared[index])
+                    all[index] = theirs[index].shifted(by: offset, orElse: kept)
                 }
             }
         }
@@ -273,5 +253,38 @@ struct GroupValues: Sendable {
             }
             used = end
         }
+    }
+}
+
+/// A regex match's group values, the matcher's per-line scratch that
+/// `GroupValues.assign(_:updatedWith:clearing:)` reads: a fixed span table and a reused
+/// byte buffer, not arrays, so that capturing and reading them takes no reference
+/// counting or uniqueness checks (as `GroupValues`, the matcher retained and released
+/// four arrays per matched line to pass two of them).
+final class CapturedGroups {
+    /// One span per group slot, counted in `bytes`; absent when the group did not take part.
+    let spans: UnsafeMutableBufferPointer<GroupValues.Span>
+    let bytes = ScratchBytes(capacity: 128)
+
+    init(count: Int) {
+        spans = .allocate(capacity: count)
+        spans.initialize(repeating: .absent)
+    }
+
+    deinit { spans.deallocate() }
+
+    /// Replaces every value by spans of `text`: `body` gets the span table with every
+    /// slot absent and sets the spans of the values, counted in `text`. The bytes of
+    /// `text` up to the last value's end are then copied in one go, so the spans stay as
+    /// they are: one copy instead of one per group, and no pass to rebase them.
+    @inline(__always)
+    func replaceAll(copying text: UnsafeBufferPointer<UInt8>, _ body: (UnsafeMutableBufferPointer<GroupValues.Span>) -> Void) {
+        for index in spans.indices { spans[index] = .absent }
+        body(spans)
+        // An absent span's end is -1.
+        var end: Int32 = 0
+        for span in spans { end = max(end, span.end) }
+        bytes.removeAll()
+        bytes.append(UnsafeBufferPointer(rebasing: text[0..<Int(end)]))
     }
 }

@@ -85,8 +85,8 @@ public final class Matcher {
     private let prefPlan: GroupPlan?
     private let failPlans: [GroupPlan]
     /// Per-line scratch, reused so that a line allocates only what it returns.
-    @exclusivity(unchecked) private var prefValues: GroupValues
-    @exclusivity(unchecked) private var matchValues: GroupValues
+    private let prefValues: CapturedGroups
+    private let matchValues: CapturedGroups
     private let lineRecord: FailureRecord
     /// The current line's `mlfid` value, the connection cache key.
     private let connectionKey = ScratchBytes(capacity: 64)
@@ -141,8 +141,8 @@ public final class Matcher {
         prefPlan = prefRegex.map { GroupPlan($0, names) }
         failPlans = failRegexes.map { GroupPlan($0, names) }
         failPrefilter = FailregexPrefilter(failRegexes)
-        prefValues = GroupValues(count: names.names.count)
-        matchValues = GroupValues(count: names.names.count)
+        prefValues = CapturedGroups(count: names.names.count)
+        matchValues = CapturedGroups(count: names.names.count)
         lineRecord = FailureRecord(groups: GroupValues(count: names.names.count))
         matchData = PCREMatchData(capacity: groupCount + 1)
         buffer = LineBuffer(maxLines: filter.maxlines, keepsLineText: options.collectMatchedLines)
@@ -264,7 +264,7 @@ public final class Matcher {
 
         if let prefRegex, let prefPlan {
             guard search(prefRegex, in: buffer.subject, isASCII: buffer.subjectIsASCII) else { return }
-            capture(prefPlan, in: buffer.subject, into: &prefValues, skipping: slots.content)
+            capture(prefPlan, in: buffer.subject, into: prefValues, skipping: slots.content)
             if let content = contentRange(prefPlan) { buffer.replaceWithSubject(content) }
         }
 
@@ -284,7 +284,7 @@ public final class Matcher {
             let regex = failRegexes[index]
             guard search(regex, in: buffer.subject, isASCII: buffer.subjectIsASCII, prefiltered: true) else { continue }
             let plan = failPlans[index]
-            capture(plan, in: buffer.subject, into: &matchValues)
+            capture(plan, in: buffer.subject, into: matchValues)
             let split = buffer.isSingleLine ? nil : splitLines(original, regex: regex, subject: buffer.subject)
             var matchedText = MatchedLines(keepsText: options.collectMatchedLines)
             if let split {
@@ -500,10 +500,11 @@ public final class Matcher {
 
     /// The named groups of the last match, with `alt_` groups filling in their target;
     /// the `skipped` slot is left out (the prefregex's `content` is used in place).
-    private func capture(_ plan: GroupPlan, in bytes: UnsafeBufferPointer<UInt8>, into values: inout GroupValues, skipping skipped: Int = -1) {
+    private func capture(_ plan: GroupPlan, in bytes: UnsafeBufferPointer<UInt8>, into values: CapturedGroups, skipping skipped: Int = -1) {
         values.replaceAll(copying: bytes) { spans in
             for group in plan.named where group.slot != skipped {
-                if let range = matchData.range(of: group.number) { spans[group.slot] = .init(range) }
+                // A select, not a branch: whether a group took part follows no pattern.
+                spans[group.slot] = matchData.range(of: group.number).map(GroupValues.Span.init) ?? spans[group.slot]
             }
             for alternate in plan.alternates where alternate.slot != skipped && !spans[alternate.slot].isSet {
                 if let range = matchData.range(of: alternate.number), !range.isEmpty { spans[alternate.slot] = .init(range) }
@@ -593,8 +594,10 @@ public final class Matcher {
     }
 }
 
-/// A regex's groups as matcher group slots, resolved once.
-private struct GroupPlan {
+/// A regex's groups as matcher group slots, resolved once. A class: the matcher reads a
+/// plan per matched line, and as a struct its three arrays were retained and released
+/// each time.
+private final class GroupPlan {
     /// Named groups: the PCRE2 group number and the slot of its name.
     let named: [(number: Int, slot: Int)]
     /// `alt_` groups and the slot they fill in when it is unset, first set one wins.
