@@ -80,14 +80,6 @@ struct GroupValues: Sendable {
         bytes.reserveCapacity(128)
     }
 
-    /// Removes every value, keeping the storage.
-    mutating func removeAll() {
-        used = 0
-        spans.withUnsafeMutableBufferPointer { all in
-            for index in all.indices { all[index] = .absent }
-        }
-    }
-
     /// fail2ban's failure dict for a failregex match: the prefregex's values, minus
     /// those the failregex names but did not capture (`dict.update` with None removes
     /// the key), updated with the failregex's values. In one pass, reusing the storage.
@@ -145,6 +137,15 @@ struct GroupValues: Sendable {
         guard span.start >= 0 else { return body(nil) }
         return bytes.withUnsafeBufferPointer { all in
             body(UnsafeBufferPointer(rebasing: all[Int(span.start)..<Int(span.end)]))
+        }
+    }
+
+    /// Replaces the contents of `output` with the value of group `number` (present).
+    func copyValue(_ number: Int, to output: ScratchBytes) {
+        let span = spans[number]
+        output.removeAll()
+        bytes.withUnsafeBufferPointer { all in
+            output.append(UnsafeBufferPointer(rebasing: all[Int(span.start)..<Int(span.end)]))
         }
     }
 
@@ -274,16 +275,14 @@ final class CapturedGroups {
     deinit { spans.deallocate() }
 
     /// Replaces every value by spans of `text`: `body` gets the span table with every
-    /// slot absent and sets the spans of the values, counted in `text`. The bytes of
-    /// `text` up to the last value's end are then copied in one go, so the spans stay as
-    /// they are: one copy instead of one per group, and no pass to rebase them.
+    /// slot absent, sets the spans of the values, counted in `text`, and returns the
+    /// last value's end. The bytes of `text` up to there are then copied in one go, so
+    /// the spans stay as they are: one copy instead of one per group, and no pass to
+    /// rebase them.
     @inline(__always)
-    func replaceAll(copying text: UnsafeBufferPointer<UInt8>, _ body: (UnsafeMutableBufferPointer<GroupValues.Span>) -> Void) {
+    func replaceAll(copying text: UnsafeBufferPointer<UInt8>, _ body: (UnsafeMutableBufferPointer<GroupValues.Span>) -> Int32) {
         for index in spans.indices { spans[index] = .absent }
-        body(spans)
-        // An absent span's end is -1.
-        var end: Int32 = 0
-        for span in spans { end = max(end, span.end) }
+        let end = body(spans)
         bytes.removeAll()
         bytes.append(UnsafeBufferPointer(rebasing: text[0..<Int(end)]))
     }

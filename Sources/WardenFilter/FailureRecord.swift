@@ -27,10 +27,11 @@ final class FailureRecord {
 
     init(groups: GroupValues) { self.groups = groups }
 
-    /// Makes this record a fresh, empty one (the matcher reuses one record per line
-    /// instead of allocating).
-    func reset() {
-        groups.removeAll()
+    /// Makes this record a fresh one holding a failregex match's groups combined with
+    /// the prefregex's (see `GroupValues.assign`): the matcher reuses one record per
+    /// line instead of allocating.
+    func reset(_ prefregex: CapturedGroups, updatedWith match: CapturedGroups, clearing named: SlotMask) {
+        groups.assign(prefregex, updatedWith: match, clearing: named)
         users = nil
         matches = nil
         noFailMatches = nil

@@ -262,25 +262,19 @@ public final class Matcher {
             }
         }
 
-        if let prefRegex, let prefPlan {
-            guard search(prefRegex, in: buffer.subject, isASCII: buffer.subjectIsASCII) else { return }
-            capture(prefPlan, in: buffer.subject, into: prefValues, skipping: slots.content)
-            if let content = contentRange(prefPlan) { buffer.replaceWithSubject(content) }
-        }
+        if let prefPlan, !matchPrefRegex(prefPlan) { return }
 
         var found = 0
-        var candidatesAreCurrent = false
-        for index in failRegexes.indices {
-            if !subjectIsCurrent {
+        var next = 0
+        failPrefilter.select(buffer.subject, from: 0)
+        while true {
+            if !subjectIsCurrent, next < failRegexes.count {
                 buffer.rebuildSubject()
                 subjectIsCurrent = true
-                candidatesAreCurrent = false
+                failPrefilter.select(buffer.subject, from: next)
             }
-            if !candidatesAreCurrent {
-                failPrefilter.select(buffer.subject, from: index)
-                candidatesAreCurrent = true
-            }
-            guard failPrefilter.candidates[index] else { continue }
+            guard let index = failPrefilter.nextCandidate(from: next) else { break }
+            next = index + 1
             let regex = failRegexes[index]
             guard search(regex, in: buffer.subject, isASCII: buffer.subjectIsASCII, prefiltered: true) else { continue }
             let plan = failPlans[index]
@@ -288,7 +282,7 @@ public final class Matcher {
             let split = buffer.isSingleLine ? nil : splitLines(original, regex: regex, subject: buffer.subject)
             var matchedText = MatchedLines(keepsText: options.collectMatchedLines)
             if let split {
-                for line in split.matched { line.bytes.withUnsafeBufferPointer { matchedText.append($0) } }
+                appendLines(split.matched, to: &matchedText)
             } else {
                 buffer.appendHeldLine(to: &matchedText)
             }
@@ -307,16 +301,12 @@ public final class Matcher {
             // fail2ban: the prefregex's dict, minus the failregex's groups that did not
             // take part, updated with the failregex's groups.
             // (Without a prefregex, `prefValues` stays empty.)
-            lineRecord.reset()
-            lineRecord.groups.assign(prefValues, updatedWith: matchValues, clearing: plan.namedSlots)
+            lineRecord.reset(prefValues, updatedWith: matchValues, clearing: plan.namedSlots)
 
             let record: FailureRecord
             let hasConnection = lineRecord.groups.isPresent(slots.mlfid)
             if hasConnection {
-                lineRecord.groups.withValue(slots.mlfid) { value in
-                    connectionKey.removeAll()
-                    connectionKey.append(value!)
-                }
+                lineRecord.groups.copyValue(slots.mlfid, to: connectionKey)
                 record = mergeConnection(lineRecord, matchedLines: matchedText, now: now)
                 if record.groups.isSet(slots.nofail), !options.checkAllRegex { return }
             } else {
@@ -353,6 +343,22 @@ public final class Matcher {
             statistics.matched += 1
             ignored = false
         }
+    }
+
+    /// Searches the prefregex; on a match its groups go to `prefValues` and its
+    /// `content` becomes the subject. Returns whether it matched.
+    private func matchPrefRegex(_ plan: GroupPlan) -> Bool {
+        guard let prefRegex, search(prefRegex, in: buffer.subject, isASCII: buffer.subjectIsASCII) else { return false }
+        capture(plan, in: buffer.subject, into: prefValues, skipping: slots.content)
+        if let content = contentRange(plan) { buffer.replaceWithSubject(content) }
+        return true
+    }
+
+    /// Multi-line mode: the texts of a match's lines. Out of line, as the rest of the
+    /// multi-line work, to keep the single-line path compact in the instruction cache.
+    @inline(never)
+    private func appendLines(_ lines: [BufferedLine], to matched: inout MatchedLines) {
+        for line in lines { line.bytes.withUnsafeBufferPointer { matched.append($0) } }
     }
 
     private enum FoundID {
@@ -502,13 +508,21 @@ public final class Matcher {
     /// the `skipped` slot is left out (the prefregex's `content` is used in place).
     private func capture(_ plan: GroupPlan, in bytes: UnsafeBufferPointer<UInt8>, into values: CapturedGroups, skipping skipped: Int = -1) {
         values.replaceAll(copying: bytes) { spans in
+            // The last value's end; an absent span's end is -1.
+            var end: Int32 = 0
             for group in plan.named where group.slot != skipped {
                 // A select, not a branch: whether a group took part follows no pattern.
-                spans[group.slot] = matchData.range(of: group.number).map(GroupValues.Span.init) ?? spans[group.slot]
+                let span = matchData.range(of: group.number).map(GroupValues.Span.init) ?? spans[group.slot]
+                spans[group.slot] = span
+                end = max(end, span.end)
             }
             for alternate in plan.alternates where alternate.slot != skipped && !spans[alternate.slot].isSet {
-                if let range = matchData.range(of: alternate.number), !range.isEmpty { spans[alternate.slot] = .init(range) }
+                if let range = matchData.range(of: alternate.number), !range.isEmpty {
+                    spans[alternate.slot] = .init(range)
+                    end = max(end, Int32(range.upperBound))
+                }
             }
+            return end
         }
     }
 

@@ -25,6 +25,7 @@ import Testing
         text.withUnsafeBufferPointer { text in
             values.replaceAll(copying: text) { spans in
                 for (number, range) in ranges { spans[number] = .init(range) }
+                return Int32(ranges.values.map(\.upperBound).max() ?? 0)
             }
         }
         return (values, model)
