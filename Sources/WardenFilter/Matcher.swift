@@ -201,24 +201,8 @@ public final class Matcher {
                 lastDate = found.epoch
                 lastTimeText.removeAll()
                 lastTimeText.append(UnsafeBufferPointer(rebasing: line[found.range]))
-            } else if found != nil || dateDetector.usesNoDate {
-                // A template that matched nothing ({NONE}, or an optional date): the
-                // recent last date if any, else now, in every mode.
-                if let lastDate, lastDate > now - 60 {
-                    reuseLastTimeText = true
-                    date = lastDate
-                } else {
-                    date = now
-                }
-            }
-            if date == nil {
-                noDate = true
-                if let lastDate, lastDate > now - 60 {
-                    reuseLastTimeText = true
-                    date = lastDate
-                } else if options.checkFindTime && inOperation {
-                    date = now
-                }
+            } else {
+                (date, noDate, reuseLastTimeText) = undatedLineDate(templateMatched: found != nil, now: now)
             }
         }
         if options.checkFindTime, let found = date {
@@ -240,6 +224,21 @@ public final class Matcher {
             buffer.append(prefix: UnsafeBufferPointer(start: nil, count: 0), line: line, lineIsASCII: lineIsASCII, cut: cut)
         }
         findFailures(date: date, noDate: noDate, lineNumber: lineNumber, now: now, each: body)
+    }
+
+    /// The date of a line without a date of its own, whether it counts as having none
+    /// (fail2ban's `noDate`), and whether it borrows the last date's text. Out of line:
+    /// most lines have a date.
+    @inline(never)
+    private func undatedLineDate(templateMatched: Bool, now: Double) -> (date: Double?, noDate: Bool, reuseLastTimeText: Bool) {
+        let recent = lastDate.flatMap { $0 > now - 60 ? $0 : nil }
+        if templateMatched || dateDetector.usesNoDate {
+            // A template that matched nothing ({NONE}, or an optional date): the
+            // recent last date if any, else now, in every mode.
+            return (recent ?? now, false, recent != nil)
+        }
+        if let recent { return (recent, true, true) }
+        return (options.checkFindTime && inOperation ? now : nil, true, false)
     }
 
     // MARK: - Regexes (fail2ban's findFailure)
@@ -311,8 +310,7 @@ public final class Matcher {
                 if record.groups.isSet(slots.nofail), !options.checkAllRegex { return }
             } else {
                 record = lineRecord
-                if record.matches == nil { record.matches = MatchedLines(keepsText: options.collectMatchedLines) }
-                record.matches!.append(contentsOf: matchedText)
+                addLines(matchedText, to: record)
             }
 
             let id: FailureID?
@@ -352,6 +350,14 @@ public final class Matcher {
         capture(plan, in: buffer.subject, into: prefValues, skipping: slots.content)
         if let content = contentRange(plan) { buffer.replaceWithSubject(content) }
         return true
+    }
+
+    /// A record's matched lines gain a line's (fail2ban's `matches`); for a failure
+    /// outside any `mlfid` connection.
+    @inline(never)
+    private func addLines(_ lines: MatchedLines, to record: FailureRecord) {
+        if record.matches == nil { record.matches = MatchedLines(keepsText: options.collectMatchedLines) }
+        record.matches!.append(contentsOf: lines)
     }
 
     /// Multi-line mode: the texts of a match's lines. Out of line, as the rest of the
