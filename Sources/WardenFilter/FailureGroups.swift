@@ -84,10 +84,16 @@ struct GroupValues: Sendable {
     /// those the failregex names but did not capture (`dict.update` with None removes
     /// the key), updated with the failregex's values. In one pass, reusing the storage.
     mutating func assign(_ prefregex: CapturedGroups, updatedWith match: CapturedGroups, clearing named: SlotMask) {
+        // Both tables' bytes, back to back, with one check of room and uniqueness.
+        let first = prefregex.bytes.bytes, second = match.bytes.bytes
+        let offset = Int32(first.count)
         used = 0
-        append(prefregex.bytes.bytes)
-        let offset = Int32(used)
-        append(match.bytes.bytes)
+        makeRoom(first.count + second.count)
+        bytes.withUnsafeMutableBufferPointer { all in
+            if let source = first.baseAddress, !first.isEmpty { all.baseAddress!.update(from: source, count: first.count) }
+            if let source = second.baseAddress, !second.isEmpty { (all.baseAddress! + first.count).update(from: source, count: second.count) }
+        }
+        used = first.count + second.count
         let base = prefregex.spans, theirs = match.spans
         spans.withUnsafeMutableBufferPointer { all in
             named.bits.withUnsafeBufferPointer { cleared in

@@ -536,12 +536,12 @@ public final class Matcher {
     /// named group, or else the first set `alt_content` group, as `capture` would pick.
     private func contentRange(_ plan: GroupPlan) -> Range<Int>? {
         var range: Range<Int>?
-        for group in plan.named where group.slot == slots.content {
-            if let found = matchData.range(of: group.number) { range = found }
+        for number in plan.contentNamed {
+            if let found = matchData.range(of: number) { range = found }
         }
         if range?.isEmpty ?? true {
-            for alternate in plan.alternates where alternate.slot == slots.content {
-                if let found = matchData.range(of: alternate.number), !found.isEmpty { return found }
+            for number in plan.contentAlternates {
+                if let found = matchData.range(of: number), !found.isEmpty { return found }
             }
         }
         return range?.isEmpty == false ? range : nil
@@ -626,10 +626,18 @@ private final class GroupPlan {
     /// when this regex's group did not take part.
     let namedSlots: SlotMask
 
+    /// The group numbers of `named` and `alternates` that fill in `content` (a
+    /// prefregex's, which `contentRange` reads without walking the other groups).
+    let contentNamed: [Int]
+    let contentAlternates: [Int]
+
     init(_ regex: FilterRegex, _ names: GroupNames) {
         named = regex.namedGroups.map { ($0.number, names.number($0.name)!) }
         alternates = regex.alternateGroups.map { ($0.number, names.number($0.target)!) }
         namedSlots = SlotMask(count: names.names.count, slots: named.map(\.slot))
+        let content = names.number("content")!
+        contentNamed = named.filter { $0.slot == content }.map(\.number)
+        contentAlternates = alternates.filter { $0.slot == content }.map(\.number)
     }
 }
 
