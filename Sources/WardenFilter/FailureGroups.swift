@@ -80,49 +80,27 @@ struct GroupValues: Sendable {
         bytes.reserveCapacity(128)
     }
 
-    /// Removes every value, keeping the storage.
-    mutating func removeAll() {
-        used = 0
-        spans.withUnsafeMutableBufferPointer { all in
-            for index in all.indices { all[index] = .absent }
-        }
-    }
-
-    /// Replaces every value by spans of `text`: `body` gets the span table with every
-    /// slot absent and sets the spans of the values, counted in `text`. The bytes of
-    /// `text` up to the last value's end are then copied in one go, so the spans stay as
-    /// they are: one copy (and one uniqueness check) instead of one per group, and no
-    /// pass to rebase them.
-    mutating func replaceAll(copying text: UnsafeBufferPointer<UInt8>, _ body: (UnsafeMutableBufferPointer<Span>) -> Void) {
-        var end: Int32 = 0
-        spans.withUnsafeMutableBufferPointer { all in
-            for index in all.indices { all[index] = .absent }
-            body(all)
-            // An absent span's end is -1.
-            for span in all { end = max(end, span.end) }
-        }
-        used = 0
-        append(UnsafeBufferPointer(rebasing: text[0..<Int(end)]))
-    }
-
     /// fail2ban's failure dict for a failregex match: the prefregex's values, minus
     /// those the failregex names but did not capture (`dict.update` with None removes
     /// the key), updated with the failregex's values. In one pass, reusing the storage.
-    mutating func assign(_ prefregex: GroupValues, updatedWith match: GroupValues, clearing named: SlotMask) {
+    mutating func assign(_ prefregex: CapturedGroups, updatedWith match: CapturedGroups, clearing named: SlotMask) {
+        // Both tables' bytes, back to back, with one check of room and uniqueness.
+        let first = prefregex.bytes.bytes, second = match.bytes.bytes
+        let offset = Int32(first.count)
         used = 0
-        prefregex.bytes.withUnsafeBufferPointer { append(UnsafeBufferPointer(rebasing: $0[0..<prefregex.used])) }
-        let offset = Int32(used)
-        match.bytes.withUnsafeBufferPointer { append(UnsafeBufferPointer(rebasing: $0[0..<match.used])) }
+        makeRoom(first.count + second.count)
+        bytes.withUnsafeMutableBufferPointer { all in
+            if let source = first.baseAddress, !first.isEmpty { all.baseAddress!.update(from: source, count: first.count) }
+            if let source = second.baseAddress, !second.isEmpty { (all.baseAddress! + first.count).update(from: source, count: second.count) }
+        }
+        used = first.count + second.count
+        let base = prefregex.spans, theirs = match.spans
         spans.withUnsafeMutableBufferPointer { all in
-            prefregex.spans.withUnsafeBufferPointer { base in
-                match.spans.withUnsafeBufferPointer { theirs in
-                    named.bits.withUnsafeBufferPointer { cleared in
-                        for index in all.indices {
-                            // A cleared slot's mask is all ones, which makes the span absent.
-                            let kept = Span(start: base[index].start | cleared[index], end: base[index].end | cleared[index])
-                            all[index] = theirs[index].shifted(by: offset, orElse: kept)
-                        }
-                    }
+            named.bits.withUnsafeBufferPointer { cleared in
+                for index in all.indices {
+                    // A cleared slot's mask is all ones, which makes the span absent.
+                    let kept = Span(start: base[index].start | cleared[index], end: base[index].end | cleared[index])
+                    all[index] = theirs[index].shifted(by: offset, orElse: kept)
                 }
             }
         }
@@ -165,6 +143,15 @@ struct GroupValues: Sendable {
         guard span.start >= 0 else { return body(nil) }
         return bytes.withUnsafeBufferPointer { all in
             body(UnsafeBufferPointer(rebasing: all[Int(span.start)..<Int(span.end)]))
+        }
+    }
+
+    /// Replaces the contents of `output` with the value of group `number` (present).
+    func copyValue(_ number: Int, to output: ScratchBytes) {
+        let span = spans[number]
+        output.removeAll()
+        bytes.withUnsafeBufferPointer { all in
+            output.append(UnsafeBufferPointer(rebasing: all[Int(span.start)..<Int(span.end)]))
         }
     }
 
@@ -273,5 +260,36 @@ struct GroupValues: Sendable {
             }
             used = end
         }
+    }
+}
+
+/// A regex match's group values, the matcher's per-line scratch that
+/// `GroupValues.assign(_:updatedWith:clearing:)` reads: a fixed span table and a reused
+/// byte buffer, not arrays, so that capturing and reading them takes no reference
+/// counting or uniqueness checks (as `GroupValues`, the matcher retained and released
+/// four arrays per matched line to pass two of them).
+final class CapturedGroups {
+    /// One span per group slot, counted in `bytes`; absent when the group did not take part.
+    let spans: UnsafeMutableBufferPointer<GroupValues.Span>
+    let bytes = ScratchBytes(capacity: 128)
+
+    init(count: Int) {
+        spans = .allocate(capacity: count)
+        spans.initialize(repeating: .absent)
+    }
+
+    deinit { spans.deallocate() }
+
+    /// Replaces every value by spans of `text`: `body` gets the span table with every
+    /// slot absent, sets the spans of the values, counted in `text`, and returns the
+    /// last value's end. The bytes of `text` up to there are then copied in one go, so
+    /// the spans stay as they are: one copy instead of one per group, and no pass to
+    /// rebase them.
+    @inline(__always)
+    func replaceAll(copying text: UnsafeBufferPointer<UInt8>, _ body: (UnsafeMutableBufferPointer<GroupValues.Span>) -> Int32) {
+        for index in spans.indices { spans[index] = .absent }
+        let end = body(spans)
+        bytes.removeAll()
+        bytes.append(UnsafeBufferPointer(rebasing: text[0..<Int(end)]))
     }
 }

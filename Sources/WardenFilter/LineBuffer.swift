@@ -122,7 +122,9 @@ final class LineBuffer {
         }
     }
 
-    /// Replaces the buffered lines after a match took some.
+    /// Replaces the buffered lines after a match took some (multi-line mode; out of
+    /// line to keep the matcher's single-line path compact).
+    @inline(never)
     func replace(with newLines: [BufferedLine]) {
         recycleAll()
         lines.append(contentsOf: newLines)

@@ -85,8 +85,8 @@ public final class Matcher {
     private let prefPlan: GroupPlan?
     private let failPlans: [GroupPlan]
     /// Per-line scratch, reused so that a line allocates only what it returns.
-    @exclusivity(unchecked) private var prefValues: GroupValues
-    @exclusivity(unchecked) private var matchValues: GroupValues
+    private let prefValues: CapturedGroups
+    private let matchValues: CapturedGroups
     private let lineRecord: FailureRecord
     /// The current line's `mlfid` value, the connection cache key.
     private let connectionKey = ScratchBytes(capacity: 64)
@@ -141,8 +141,8 @@ public final class Matcher {
         prefPlan = prefRegex.map { GroupPlan($0, names) }
         failPlans = failRegexes.map { GroupPlan($0, names) }
         failPrefilter = FailregexPrefilter(failRegexes)
-        prefValues = GroupValues(count: names.names.count)
-        matchValues = GroupValues(count: names.names.count)
+        prefValues = CapturedGroups(count: names.names.count)
+        matchValues = CapturedGroups(count: names.names.count)
         lineRecord = FailureRecord(groups: GroupValues(count: names.names.count))
         matchData = PCREMatchData(capacity: groupCount + 1)
         buffer = LineBuffer(maxLines: filter.maxlines, keepsLineText: options.collectMatchedLines)
@@ -170,9 +170,9 @@ public final class Matcher {
     public func process(_ line: UnsafeBufferPointer<UInt8>, lineNumber: Int? = nil, time: Double? = nil, each body: (Failure) -> Void) {
         statistics.lines += 1
         let currentTime = now()
-        utf8.withValidUTF8(line) { valid, repaired in
+        utf8.withValidUTF8(line) { valid, repaired, isASCII in
             if repaired { statistics.repairedUTF8 += 1 }
-            processValid(valid, lineNumber: lineNumber, knownTime: time, now: currentTime, each: body)
+            processValid(valid, isASCII: isASCII, lineNumber: lineNumber, knownTime: time, now: currentTime, each: body)
         }
     }
 
@@ -184,12 +184,11 @@ public final class Matcher {
 
     // MARK: - Dates and time rules (fail2ban's processLine)
 
-    private func processValid(_ line: UnsafeBufferPointer<UInt8>, lineNumber: Int?, knownTime: Double?, now: Double, each body: (Failure) -> Void) {
+    private func processValid(_ line: UnsafeBufferPointer<UInt8>, isASCII lineIsASCII: Bool, lineNumber: Int?, knownTime: Double?, now: Double, each body: (Failure) -> Void) {
         var cut = 0..<0
         var reuseLastTimeText = false
         var date: Double?
         var noDate = false
-        let lineIsASCII = ASCIIText.isASCII(line)
         if let knownTime {
             date = knownTime
             lastDate = knownTime
@@ -202,24 +201,8 @@ public final class Matcher {
                 lastDate = found.epoch
                 lastTimeText.removeAll()
                 lastTimeText.append(UnsafeBufferPointer(rebasing: line[found.range]))
-            } else if found != nil || dateDetector.usesNoDate {
-                // A template that matched nothing ({NONE}, or an optional date): the
-                // recent last date if any, else now, in every mode.
-                if let lastDate, lastDate > now - 60 {
-                    reuseLastTimeText = true
-                    date = lastDate
-                } else {
-                    date = now
-                }
-            }
-            if date == nil {
-                noDate = true
-                if let lastDate, lastDate > now - 60 {
-                    reuseLastTimeText = true
-                    date = lastDate
-                } else if options.checkFindTime && inOperation {
-                    date = now
-                }
+            } else {
+                (date, noDate, reuseLastTimeText) = undatedLineDate(templateMatched: found != nil, now: now)
             }
         }
         if options.checkFindTime, let found = date {
@@ -243,6 +226,21 @@ public final class Matcher {
         findFailures(date: date, noDate: noDate, lineNumber: lineNumber, now: now, each: body)
     }
 
+    /// The date of a line without a date of its own, whether it counts as having none
+    /// (fail2ban's `noDate`), and whether it borrows the last date's text. Out of line:
+    /// most lines have a date.
+    @inline(never)
+    private func undatedLineDate(templateMatched: Bool, now: Double) -> (date: Double?, noDate: Bool, reuseLastTimeText: Bool) {
+        let recent = lastDate.flatMap { $0 > now - 60 ? $0 : nil }
+        if templateMatched || dateDetector.usesNoDate {
+            // A template that matched nothing ({NONE}, or an optional date): the
+            // recent last date if any, else now, in every mode.
+            return (recent ?? now, false, recent != nil)
+        }
+        if let recent { return (recent, true, true) }
+        return (options.checkFindTime && inOperation ? now : nil, true, false)
+    }
+
     // MARK: - Regexes (fail2ban's findFailure)
 
     private func findFailures(date: Double?, noDate: Bool, lineNumber: Int?, now: Double, each body: (Failure) -> Void) {
@@ -263,33 +261,27 @@ public final class Matcher {
             }
         }
 
-        if let prefRegex, let prefPlan {
-            guard search(prefRegex, in: buffer.subject, isASCII: buffer.subjectIsASCII) else { return }
-            capture(prefPlan, in: buffer.subject, into: &prefValues, skipping: slots.content)
-            if let content = contentRange(prefPlan) { buffer.replaceWithSubject(content) }
-        }
+        if let prefPlan, !matchPrefRegex(prefPlan) { return }
 
         var found = 0
-        var candidatesAreCurrent = false
-        for index in failRegexes.indices {
-            if !subjectIsCurrent {
+        var next = 0
+        failPrefilter.select(buffer.subject, from: 0)
+        while true {
+            if !subjectIsCurrent, next < failRegexes.count {
                 buffer.rebuildSubject()
                 subjectIsCurrent = true
-                candidatesAreCurrent = false
+                failPrefilter.select(buffer.subject, from: next)
             }
-            if !candidatesAreCurrent {
-                failPrefilter.select(buffer.subject, from: index)
-                candidatesAreCurrent = true
-            }
-            guard failPrefilter.candidates[index] else { continue }
+            guard let index = failPrefilter.nextCandidate(from: next) else { break }
+            next = index + 1
             let regex = failRegexes[index]
             guard search(regex, in: buffer.subject, isASCII: buffer.subjectIsASCII, prefiltered: true) else { continue }
             let plan = failPlans[index]
-            capture(plan, in: buffer.subject, into: &matchValues)
+            capture(plan, in: buffer.subject, into: matchValues)
             let split = buffer.isSingleLine ? nil : splitLines(original, regex: regex, subject: buffer.subject)
             var matchedText = MatchedLines(keepsText: options.collectMatchedLines)
             if let split {
-                for line in split.matched { line.bytes.withUnsafeBufferPointer { matchedText.append($0) } }
+                appendLines(split.matched, to: &matchedText)
             } else {
                 buffer.appendHeldLine(to: &matchedText)
             }
@@ -308,22 +300,17 @@ public final class Matcher {
             // fail2ban: the prefregex's dict, minus the failregex's groups that did not
             // take part, updated with the failregex's groups.
             // (Without a prefregex, `prefValues` stays empty.)
-            lineRecord.reset()
-            lineRecord.groups.assign(prefValues, updatedWith: matchValues, clearing: plan.namedSlots)
+            lineRecord.reset(prefValues, updatedWith: matchValues, clearing: plan.namedSlots)
 
             let record: FailureRecord
             let hasConnection = lineRecord.groups.isPresent(slots.mlfid)
             if hasConnection {
-                lineRecord.groups.withValue(slots.mlfid) { value in
-                    connectionKey.removeAll()
-                    connectionKey.append(value!)
-                }
+                lineRecord.groups.copyValue(slots.mlfid, to: connectionKey)
                 record = mergeConnection(lineRecord, matchedLines: matchedText, now: now)
                 if record.groups.isSet(slots.nofail), !options.checkAllRegex { return }
             } else {
                 record = lineRecord
-                if record.matches == nil { record.matches = MatchedLines(keepsText: options.collectMatchedLines) }
-                record.matches!.append(contentsOf: matchedText)
+                addLines(matchedText, to: record)
             }
 
             let id: FailureID?
@@ -354,6 +341,30 @@ public final class Matcher {
             statistics.matched += 1
             ignored = false
         }
+    }
+
+    /// Searches the prefregex; on a match its groups go to `prefValues` and its
+    /// `content` becomes the subject. Returns whether it matched.
+    private func matchPrefRegex(_ plan: GroupPlan) -> Bool {
+        guard let prefRegex, search(prefRegex, in: buffer.subject, isASCII: buffer.subjectIsASCII) else { return false }
+        capture(plan, in: buffer.subject, into: prefValues, skipping: slots.content)
+        if let content = contentRange(plan) { buffer.replaceWithSubject(content) }
+        return true
+    }
+
+    /// A record's matched lines gain a line's (fail2ban's `matches`); for a failure
+    /// outside any `mlfid` connection.
+    @inline(never)
+    private func addLines(_ lines: MatchedLines, to record: FailureRecord) {
+        if record.matches == nil { record.matches = MatchedLines(keepsText: options.collectMatchedLines) }
+        record.matches!.append(contentsOf: lines)
+    }
+
+    /// Multi-line mode: the texts of a match's lines. Out of line, as the rest of the
+    /// multi-line work, to keep the single-line path compact in the instruction cache.
+    @inline(never)
+    private func appendLines(_ lines: [BufferedLine], to matched: inout MatchedLines) {
+        for line in lines { line.bytes.withUnsafeBufferPointer { matched.append($0) } }
     }
 
     private enum FoundID {
@@ -501,14 +512,23 @@ public final class Matcher {
 
     /// The named groups of the last match, with `alt_` groups filling in their target;
     /// the `skipped` slot is left out (the prefregex's `content` is used in place).
-    private func capture(_ plan: GroupPlan, in bytes: UnsafeBufferPointer<UInt8>, into values: inout GroupValues, skipping skipped: Int = -1) {
+    private func capture(_ plan: GroupPlan, in bytes: UnsafeBufferPointer<UInt8>, into values: CapturedGroups, skipping skipped: Int = -1) {
         values.replaceAll(copying: bytes) { spans in
+            // The last value's end; an absent span's end is -1.
+            var end: Int32 = 0
             for group in plan.named where group.slot != skipped {
-                if let range = matchData.range(of: group.number) { spans[group.slot] = .init(range) }
+                // A select, not a branch: whether a group took part follows no pattern.
+                let span = matchData.range(of: group.number).map(GroupValues.Span.init) ?? spans[group.slot]
+                spans[group.slot] = span
+                end = max(end, span.end)
             }
             for alternate in plan.alternates where alternate.slot != skipped && !spans[alternate.slot].isSet {
-                if let range = matchData.range(of: alternate.number), !range.isEmpty { spans[alternate.slot] = .init(range) }
+                if let range = matchData.range(of: alternate.number), !range.isEmpty {
+                    spans[alternate.slot] = .init(range)
+                    end = max(end, Int32(range.upperBound))
+                }
             }
+            return end
         }
     }
 
@@ -516,12 +536,12 @@ public final class Matcher {
     /// named group, or else the first set `alt_content` group, as `capture` would pick.
     private func contentRange(_ plan: GroupPlan) -> Range<Int>? {
         var range: Range<Int>?
-        for group in plan.named where group.slot == slots.content {
-            if let found = matchData.range(of: group.number) { range = found }
+        for number in plan.contentNamed {
+            if let found = matchData.range(of: number) { range = found }
         }
         if range?.isEmpty ?? true {
-            for alternate in plan.alternates where alternate.slot == slots.content {
-                if let found = matchData.range(of: alternate.number), !found.isEmpty { return found }
+            for number in plan.contentAlternates {
+                if let found = matchData.range(of: number), !found.isEmpty { return found }
             }
         }
         return range?.isEmpty == false ? range : nil
@@ -594,8 +614,10 @@ public final class Matcher {
     }
 }
 
-/// A regex's groups as matcher group slots, resolved once.
-private struct GroupPlan {
+/// A regex's groups as matcher group slots, resolved once. A class: the matcher reads a
+/// plan per matched line, and as a struct its three arrays were retained and released
+/// each time.
+private final class GroupPlan {
     /// Named groups: the PCRE2 group number and the slot of its name.
     let named: [(number: Int, slot: Int)]
     /// `alt_` groups and the slot they fill in when it is unset, first set one wins.
@@ -604,10 +626,18 @@ private struct GroupPlan {
     /// when this regex's group did not take part.
     let namedSlots: SlotMask
 
+    /// The group numbers of `named` and `alternates` that fill in `content` (a
+    /// prefregex's, which `contentRange` reads without walking the other groups).
+    let contentNamed: [Int]
+    let contentAlternates: [Int]
+
     init(_ regex: FilterRegex, _ names: GroupNames) {
         named = regex.namedGroups.map { ($0.number, names.number($0.name)!) }
         alternates = regex.alternateGroups.map { ($0.number, names.number($0.target)!) }
         namedSlots = SlotMask(count: names.names.count, slots: named.map(\.slot))
+        let content = names.number("content")!
+        contentNamed = named.filter { $0.slot == content }.map(\.number)
+        contentAlternates = alternates.filter { $0.slot == content }.map(\.number)
     }
 }
 

@@ -154,15 +154,13 @@ public final class PCRERegex: @unchecked Sendable {
                 match(UnsafeBufferPointer(start: $0, count: 0), from: start, anchored: anchored, isASCII: true, into: data)
             }
         }
-        let flags: UInt32 = anchored ? PCRE2_ANCHORED : 0
         let rc: Int32
-        if !anchored, let bytes, isASCII ?? ASCIIText.isASCII(subject), let code = bytes.jitCode {
-            rc = pcre2_jit_match_8(code, base, subject.count, start, flags, data.pointer, matchContext)
-        } else if !anchored, let code = unicode.jitCode {
-            rc = pcre2_jit_match_8(code, base, subject.count, start, flags, data.pointer, matchContext)
+        if !anchored, let code = jitCode(forASCII: bytes != nil && (isASCII ?? ASCIIText.isASCII(subject))) {
+            rc = pcre2_jit_match_8(code, base, subject.count, start, 0, data.pointer, matchContext)
         } else {
             // The interpreter: for anchored searches (JIT code cannot be anchored at
             // match time) and where JIT translation failed.
+            let flags: UInt32 = anchored ? PCRE2_ANCHORED : 0
             rc = pcre2_match_8(unicode.code!, base, subject.count, start, flags | PCRE2_NO_UTF_CHECK, data.pointer, matchContext)
         }
         if rc >= 0 { return .match }
@@ -172,6 +170,15 @@ public final class PCRERegex: @unchecked Sendable {
             return .limitExceeded
         default: return .error(rc)
         }
+    }
+
+    /// The JIT code to run: the byte-mode code for an ASCII subject when it has some,
+    /// else the Unicode code; nil when neither is translated. Optional chaining reads
+    /// `bytes` without the retain and release that binding it cost on every search.
+    @inline(__always)
+    private func jitCode(forASCII ascii: Bool) -> OpaquePointer? {
+        if ascii, let code = bytes?.jitCode { return code }
+        return unicode.jitCode
     }
 
     /// Convenience for tests and cold paths: matches a Swift string.

@@ -9,39 +9,65 @@ public struct UTF8Repair {
 
     public init() {}
 
-    /// Calls `body` with `line` if it is valid UTF-8, otherwise with a repaired copy.
-    /// The flag tells whether a repair happened.
+    /// Calls `body` with `line` if it is valid UTF-8, otherwise with a repaired copy,
+    /// and whether the bytes `body` gets are all ASCII. The flag tells whether a
+    /// repair happened.
     public mutating func withValidUTF8<R>(
         _ line: UnsafeBufferPointer<UInt8>,
-        _ body: (UnsafeBufferPointer<UInt8>, Bool) -> R
+        _ body: (_ valid: UnsafeBufferPointer<UInt8>, _ repaired: Bool, _ isASCII: Bool) -> R
     ) -> R {
-        guard let firstBad = UTF8Repair.firstInvalidOffset(line) else { return body(line, false) }
+        let scan = UTF8Repair.scan(line)
+        guard let firstBad = scan.firstInvalid else { return body(line, false, scan.isASCII) }
         scratch.removeAll(keepingCapacity: true)
         scratch.append(contentsOf: line[0..<firstBad])
         UTF8Repair.appendRepaired(line, from: firstBad, into: &scratch)
-        return scratch.withUnsafeBufferPointer { body($0, true) }
+        // The repair wrote at least one U+FFFD.
+        return scratch.withUnsafeBufferPointer { body($0, true, false) }
     }
 
     /// Offset of the first byte that starts an ill-formed sequence, or nil if `bytes` is valid.
     public static func firstInvalidOffset(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+        scan(bytes).firstInvalid
+    }
+
+    /// What one pass over a line tells: where it stops being valid UTF-8, and whether
+    /// it is all ASCII (which regexes and the date search need next: a second pass cost
+    /// as much as this one).
+    public struct Scan: Equatable, Sendable {
+        /// Offset of the first byte that starts an ill-formed sequence; nil when valid.
+        public var firstInvalid: Int?
+        /// No byte above 0x7F.
+        public var isASCII: Bool
+    }
+
+    public static func scan(_ bytes: UnsafeBufferPointer<UInt8>) -> Scan {
         let count = bytes.count
+        guard let base = bytes.baseAddress else { return Scan(firstInvalid: nil, isASCII: true) }
         var index = 0
-        // ASCII fast path: eight bytes at a time while no high bit is set.
-        if let base = bytes.baseAddress {
+        // ASCII fast path: eight bytes at a time while no high bit is set; the last
+        // word overlaps the one before, so an ASCII line needs no byte loop.
+        if count >= 8 {
             let raw = UnsafeRawPointer(base)
-            while index + 8 <= count {
-                let word = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-                if word & 0x8080_8080_8080_8080 != 0 { break }
+            let high: UInt64 = 0x8080_8080_8080_8080
+            while index + 8 < count, raw.loadUnaligned(fromByteOffset: index, as: UInt64.self) & high == 0 {
                 index += 8
             }
+            if index + 8 >= count {
+                if raw.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self) & high == 0 {
+                    return Scan(firstInvalid: nil, isASCII: true)
+                }
+                index = count - 8
+            }
         }
+        var isASCII = true
         while index < count {
             if bytes[index] < 0x80 { index += 1; continue }
+            isASCII = false
             let length = validSequenceLength(bytes, at: index)
-            if length == 0 { return index }
+            if length == 0 { return Scan(firstInvalid: index, isASCII: false) }
             index += length
         }
-        return nil
+        return Scan(firstInvalid: nil, isASCII: isASCII)
     }
 
     /// Length of the well-formed sequence starting at `index` (1...4), or 0 if ill-formed.

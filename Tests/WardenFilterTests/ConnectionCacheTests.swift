@@ -64,4 +64,27 @@ import Testing
             #expect(found === model.get(key, now: now))
         }
     }
+
+    /// Keys are hashed and compared a word at a time: keys of every length up to 40,
+    /// each next to keys that differ from it in one byte at each position, find their
+    /// own records only.
+    @Test func keysDifferingInOneByteAtAnyPositionStayApart() {
+        for length in 0...40 {
+            var cache = ConnectionCache(maxCount: 100, maxTime: 50)
+            let base = [UInt8]((0..<length).map { UInt8(ascii: "a") + UInt8($0 % 26) })
+            var keys = [base]
+            for position in 0..<length {
+                var key = base
+                key[position] ^= 0x01
+                keys.append(key)
+            }
+            let records = keys.map { _ in FailureRecord(groups: GroupValues(count: 1)) }
+            for (key, record) in zip(keys, records) { key.withUnsafeBufferPointer { cache.set($0, record, now: 0) } }
+            for (key, record) in zip(keys, records) {
+                #expect(key.withUnsafeBufferPointer { cache.get($0, now: 1) } === record, "length \(length), key \(key)")
+            }
+            // A longer key sharing the whole of `base` is another key.
+            #expect((base + [0]).withUnsafeBufferPointer { cache.get($0, now: 1) } == nil)
+        }
+    }
 }

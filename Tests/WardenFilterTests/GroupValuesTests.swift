@@ -9,7 +9,7 @@ import Testing
     let slots = 7
 
     /// Random values for some slots, captured from one text with filler around them.
-    private func randomCapture(_ random: inout SystemRandomNumberGenerator) -> (GroupValues, [Int: [UInt8]]) {
+    private func randomCapture(_ random: inout SystemRandomNumberGenerator) -> (CapturedGroups, [Int: [UInt8]]) {
         var text: [UInt8] = []
         var ranges: [Int: Range<Int>] = [:]
         var model: [Int: [UInt8]] = [:]
@@ -21,10 +21,11 @@ import Testing
             model[number] = value
         }
         text += (0..<Int.random(in: 0...5, using: &random)).map { _ in UInt8(ascii: "-") }
-        var values = GroupValues(count: slots)
+        let values = CapturedGroups(count: slots)
         text.withUnsafeBufferPointer { text in
             values.replaceAll(copying: text) { spans in
                 for (number, range) in ranges { spans[number] = .init(range) }
+                return Int32(ranges.values.map(\.upperBound).max() ?? 0)
             }
         }
         return (values, model)
@@ -42,7 +43,10 @@ import Testing
         var record = GroupValues(count: slots)
         var model: [Int: [UInt8]] = [:]
         for round in 0..<4000 {
-            let (line, lineModel) = randomCapture(&random)
+            let (captured, lineModel) = randomCapture(&random)
+            // A line's record: its captured values alone.
+            var line = GroupValues(count: slots)
+            line.assign(CapturedGroups(count: slots), updatedWith: captured, clearing: SlotMask(count: slots, slots: []))
             expectEqual(line, lineModel, "capture, round \(round)")
             record.merge(line)
             model.merge(lineModel) { _, new in new }

@@ -121,7 +121,7 @@ import WardenConfig
         try #require(expected.count == samples.count)
         var repair = UTF8Repair()
         for (bytes, python) in zip(samples, expected) {
-            let repaired = bytes.withUnsafeBufferPointer { line in repair.withValidUTF8(line) { fixed, _ in Array(fixed) } }
+            let repaired = bytes.withUnsafeBufferPointer { line in repair.withValidUTF8(line) { fixed, _, _ in Array(fixed) } }
             #expect(String(decoding: repaired, as: UTF8.self) == python, "\(bytes)")
             #expect(repaired.withUnsafeBufferPointer { UTF8Repair.firstInvalidOffset($0) } == nil)
         }
