@@ -78,10 +78,7 @@ public struct Failure: Sendable, Equatable {
     /// instructions per failure written by `warden regex --json`.
     public func withIDText(_ body: (UnsafeBufferPointer<UInt8>) -> Void) {
         guard let id else { return body(UnsafeBufferPointer(start: nil, count: 0)) }
-        if id.text.utf8.withContiguousStorageIfAvailable(body) == nil {
-            var text = id.text
-            text.withUTF8(body)
-        }
+        id.withUTF8(body)
     }
 
     /// Calls `body` with each user in sorted order, as bytes; false when there is no
