@@ -29,25 +29,12 @@ public struct Failure: Sendable, Equatable {
     let groupValues: GroupValues
     let matched: MatchedLines?
     /// The users as bytes, in first-seen order: sorted only when asked for.
-    private let userBytes: [[UInt8]]?
+    let userBytes: [[UInt8]]?
 
-    init(
-        id: FailureID?, address: FailureID?, time: Double?, regexIndex: Int, users: [[UInt8]]?,
-        attempts: Int, isNoFail: Bool, lineNumber: Int?,
-        groupNames: GroupNames, groupValues: GroupValues, matched: MatchedLines?
-    ) {
-        self.id = id
-        self.address = address
-        self.time = time
-        self.regexIndex = regexIndex
-        self.userBytes = users
-        self.attempts = attempts
-        self.isNoFail = isNoFail
-        self.lineNumber = lineNumber
-        self.groupNames = groupNames
-        self.groupValues = groupValues
-        self.matched = matched
-    }
+    // No explicit initializer: with one, the optimizer built the failure in a stack
+    // slot, loaded it twice and copied and destroyed the whole struct around the
+    // matcher's callback (outlined copy and destroy of every reference, ~550
+    // instructions per failure); the memberwise one builds it as one value.
 
     public var isPending: Bool { id == nil }
 
