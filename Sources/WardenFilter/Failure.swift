@@ -79,10 +79,13 @@ public struct Failure: Sendable, Equatable {
     @discardableResult
     public func forEachUser(_ body: (UnsafeBufferPointer<UInt8>) -> Void) -> Bool {
         guard let userBytes else { return false }
-        // One user (most connections) needs no sorted copy; reached through the outer
-        // array's buffer, so that the inner array is borrowed, not retained and released.
+        // One user (most connections) needs no sorted copy. Its bytes are taken out of
+        // the closures and used after them, which is sound here: `self` is borrowed for
+        // the whole call, holds the outer array, and that holds the inner one. Calling
+        // `body` inside made the compiler retain and release the inner array around it.
         if userBytes.count == 1 {
-            userBytes.withUnsafeBufferPointer { $0[0].withUnsafeBufferPointer(body) }
+            let user = userBytes.withUnsafeBufferPointer { $0[0].withUnsafeBufferPointer { $0 } }
+            body(user)
         } else {
             for user in sortedUsers(userBytes) { user.withUnsafeBufferPointer(body) }
         }
