@@ -29,27 +29,20 @@ public struct Failure: Sendable, Equatable {
     let groupValues: GroupValues
     let matched: MatchedLines?
     /// The users as bytes, in first-seen order: sorted only when asked for.
-    private let userBytes: [[UInt8]]?
+    let userBytes: [[UInt8]]?
 
-    init(
-        id: FailureID?, address: FailureID?, time: Double?, regexIndex: Int, users: [[UInt8]]?,
-        attempts: Int, isNoFail: Bool, lineNumber: Int?,
-        groupNames: GroupNames, groupValues: GroupValues, matched: MatchedLines?
-    ) {
-        self.id = id
-        self.address = address
-        self.time = time
-        self.regexIndex = regexIndex
-        self.userBytes = users
-        self.attempts = attempts
-        self.isNoFail = isNoFail
-        self.lineNumber = lineNumber
-        self.groupNames = groupNames
-        self.groupValues = groupValues
-        self.matched = matched
+    // No explicit initializer: with one, the optimizer built the failure in a stack
+    // slot, loaded it twice and copied and destroyed the whole struct around the
+    // matcher's callback (outlined copy and destroy of every reference, ~550
+    // instructions per failure); the memberwise one builds it as one value.
+
+    /// Inlinable: out of line it copied and destroyed the optional id to compare it
+    /// with nil (~75 instructions per failure `warden regex` checks).
+    @inlinable
+    public var isPending: Bool {
+        if case .none = id { return true }
+        return false
     }
-
-    public var isPending: Bool { id == nil }
 
     /// Named groups that took part in the match (prefregex groups merged in, and for
     /// multi-line ids the groups accumulated over the connection): `ip4`, `ip6`, `dns`,
@@ -78,10 +71,7 @@ public struct Failure: Sendable, Equatable {
     /// instructions per failure written by `warden regex --json`.
     public func withIDText(_ body: (UnsafeBufferPointer<UInt8>) -> Void) {
         guard let id else { return body(UnsafeBufferPointer(start: nil, count: 0)) }
-        if id.text.utf8.withContiguousStorageIfAvailable(body) == nil {
-            var text = id.text
-            text.withUTF8(body)
-        }
+        id.withUTF8(body)
     }
 
     /// Calls `body` with each user in sorted order, as bytes; false when there is no
@@ -89,10 +79,13 @@ public struct Failure: Sendable, Equatable {
     @discardableResult
     public func forEachUser(_ body: (UnsafeBufferPointer<UInt8>) -> Void) -> Bool {
         guard let userBytes else { return false }
-        // One user (most connections) needs no sorted copy; reached through the outer
-        // array's buffer, so that the inner array is borrowed, not retained and released.
+        // One user (most connections) needs no sorted copy. Its bytes are taken out of
+        // the closures and used after them, which is sound here: `self` is borrowed for
+        // the whole call, holds the outer array, and that holds the inner one. Calling
+        // `body` inside made the compiler retain and release the inner array around it.
         if userBytes.count == 1 {
-            userBytes.withUnsafeBufferPointer { $0[0].withUnsafeBufferPointer(body) }
+            let user = userBytes.withUnsafeBufferPointer { $0[0].withUnsafeBufferPointer { $0 } }
+            body(user)
         } else {
             for user in sortedUsers(userBytes) { user.withUnsafeBufferPointer(body) }
         }

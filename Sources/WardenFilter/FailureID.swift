@@ -20,28 +20,62 @@ public struct FailureID: Sendable, Hashable, CustomStringConvertible {
         case hostname
     }
 
-    public let text: String
     public let kind: Kind
     /// The address in host order when the id is a whole IPv4 address the matcher
     /// parsed from its captured bytes, so that the jail does not parse `text` again;
     /// nil otherwise (also for such an address built from `text`). Derived from `text`,
     /// so it takes no part in equality.
     public let ipv4Value: UInt32?
+    /// Addresses parsed from captured bytes (most ids) keep those bytes: making their
+    /// `String` (~200 instructions) when the matcher found them was wasted on callers
+    /// that only write the bytes out (`withUTF8`), and so was printing the value again.
+    private let storage: Text
+
+    private enum Text: Sendable {
+        case string(String)
+        case dottedQuad(DottedQuadText)
+    }
+
+    /// The id as text; made on each call when it is an address parsed from bytes.
+    public var text: String {
+        switch storage {
+        case .string(let text): return text
+        case .dottedQuad(let text): return text.withUTF8 { String(decoding: $0, as: UTF8.self) }
+        }
+    }
 
     public var description: String { text }
 
     public init(text: String, kind: Kind) {
-        self.init(text: text, kind: kind, ipv4Value: nil)
+        self.kind = kind
+        self.ipv4Value = nil
+        self.storage = .string(text)
     }
 
-    private init(text: String, kind: Kind, ipv4Value: UInt32?) {
-        self.text = text
-        self.kind = kind
-        self.ipv4Value = ipv4Value
+    /// A whole IPv4 address and its text, at most 15 bytes.
+    private init(ipv4 value: UInt32, text: UnsafeBufferPointer<UInt8>) {
+        kind = .ipv4
+        ipv4Value = value
+        storage = .dottedQuad(DottedQuadText(text))
+    }
+
+    /// Calls `body` with the text as UTF-8, without making a `String` for an address
+    /// parsed from bytes.
+    public func withUTF8<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        switch storage {
+        case .string(let text):
+            if let result = text.utf8.withContiguousStorageIfAvailable(body) { return result }
+            var copy = text
+            return copy.withUTF8(body)
+        case .dottedQuad(let text):
+            return text.withUTF8(body)
+        }
     }
 
     public static func == (lhs: FailureID, rhs: FailureID) -> Bool {
-        lhs.text == rhs.text && lhs.kind == rhs.kind
+        guard lhs.kind == rhs.kind else { return false }
+        if case .dottedQuad(let left) = lhs.storage, case .dottedQuad(let right) = rhs.storage { return left == right }
+        return lhs.text == rhs.text
     }
 
     public func hash(into hasher: inout Hasher) {
@@ -55,8 +89,10 @@ public struct FailureID: Sendable, Hashable, CustomStringConvertible {
     /// `address(_:family:prefixLength:)` on UTF-8 bytes (a captured group): a whole IPv4
     /// address, the common case, is parsed without making a `String` to parse.
     public static func address(bytes: UnsafeBufferPointer<UInt8>, family: Family, prefixLength: Int? = nil) -> FailureID {
+        // A whole address without a NUL (where C stops reading) prints as it was
+        // written: `IPv4Text.parse` takes canonical text only (no leading zeros).
         if family == .ipv4, prefixLength == nil, let value = IPv4Text.parse(bytes), !bytes.contains(0) {
-            return FailureID(text: String(decoding: bytes, as: UTF8.self), kind: .ipv4, ipv4Value: value)
+            return FailureID(ipv4: value, text: bytes)
         }
         return address(String(decoding: bytes, as: UTF8.self), family: family, prefixLength: prefixLength)
     }
@@ -165,4 +201,26 @@ public struct FailureID: Sendable, Hashable, CustomStringConvertible {
             return String(cString: buffer.baseAddress!)
         }
     }
+}
+
+/// Up to 15 bytes of text held in two words, its length in the last byte: an IPv4 id's
+/// text without a `String` (no allocation, no UTF-8 validation, no reference count).
+private struct DottedQuadText: Sendable, Equatable {
+    private var words: (UInt64, UInt64) = (0, 0)
+
+    init(_ text: UnsafeBufferPointer<UInt8>) {
+        precondition(text.count < MemoryLayout<(UInt64, UInt64)>.size)
+        withUnsafeMutableBytes(of: &words) { raw in
+            raw.copyMemory(from: UnsafeRawBufferPointer(text))
+            raw[raw.count - 1] = UInt8(text.count)
+        }
+    }
+
+    func withUTF8<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        withUnsafeBytes(of: words) { raw in
+            body(UnsafeBufferPointer(start: raw.baseAddress!.assumingMemoryBound(to: UInt8.self), count: Int(raw[raw.count - 1])))
+        }
+    }
+
+    static func == (lhs: DottedQuadText, rhs: DottedQuadText) -> Bool { lhs.words == rhs.words }
 }

@@ -330,9 +330,9 @@ public final class Matcher {
             found += 1
             body(Failure(
                 id: id, address: record.address, time: time, regexIndex: index,
-                users: record.users,
                 attempts: record.matches?.count ?? 0, isNoFail: record.groups.isSet(slots.nofail),
-                lineNumber: lineNumber, groupNames: groupNames, groupValues: record.groups, matched: record.matches
+                lineNumber: lineNumber, groupNames: groupNames, groupValues: record.groups, matched: record.matches,
+                userBytes: record.users
             ))
             statistics.failregexHits[index] += 1
             if !options.checkAllRegex { break }

@@ -29,4 +29,20 @@ import Testing
         #expect(parsed == written)
         #expect(Set([parsed, written]).count == 1)
     }
+
+    /// An address parsed from bytes keeps those bytes instead of a `String`: its text,
+    /// its bytes, equality and hashing must be those of the same id made from text.
+    @Test func addressFromBytesKeepsItsText() {
+        for text in ["0.0.0.0", "9.8.7.6", "10.1.2.3", "192.168.100.200", "255.255.255.255"] {
+            let parsed = Array(text.utf8).withUnsafeBufferPointer { FailureID.address(bytes: $0, family: .ipv4) }
+            let written = FailureID(text: text, kind: .ipv4)
+            #expect(parsed.text == text)
+            #expect(parsed.withUTF8 { Array($0) } == Array(text.utf8))
+            #expect(written.withUTF8 { Array($0) } == Array(text.utf8))
+            #expect(parsed == written && written == parsed && parsed.hashValue == written.hashValue)
+        }
+        let first = Array("10.1.2.3".utf8).withUnsafeBufferPointer { FailureID.address(bytes: $0, family: .ipv4) }
+        let second = Array("10.1.2.30".utf8).withUnsafeBufferPointer { FailureID.address(bytes: $0, family: .ipv4) }
+        #expect(first != second && first != FailureID(text: "10.1.2.3", kind: .raw))
+    }
 }
