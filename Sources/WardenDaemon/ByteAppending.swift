@@ -13,17 +13,12 @@ extension Array where Element == UInt8 {
         text.withUTF8 { append(contentsOf: $0) }
     }
 
-    /// `String(number)`'s bytes, without the `String` (a ban's counts and ban time): a
-    /// few single-byte appends, no buffer to copy from.
+    /// `String(number)`'s bytes, without the `String` (a ban's counts and ban time),
+    /// written by the same digit-pair writer as `warden regex --json`.
     mutating func append(decimal number: Int) {
-        if number < 0 { append(UInt8(ascii: "-")) }
-        let magnitude = number.magnitude
-        var unit: UInt = 1
-        while unit <= magnitude / 10 { unit *= 10 }
-        repeat {
-            append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: magnitude / unit % 10))
-            unit /= 10
-        } while unit > 0
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: JSONText.integerRoom) { text in
+            append(contentsOf: UnsafeBufferPointer(start: text.baseAddress!, count: JSONText.writeInteger(number, to: text.baseAddress!)))
+        }
     }
 
     /// The address's `description` bytes, formatted on the stack.
