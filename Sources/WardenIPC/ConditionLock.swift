@@ -11,7 +11,12 @@ final class ConditionLock: @unchecked Sendable {
 
     init() {
         pthread_mutex_init(mutex, nil)
-        pthread_cond_init(condition, nil)
+        // Timed waits measure the monotonic clock, which a clock change cannot move.
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+        pthread_cond_init(condition, &attributes)
+        pthread_condattr_destroy(&attributes)
     }
 
     deinit {
@@ -29,6 +34,15 @@ final class ConditionLock: @unchecked Sendable {
 
     /// Waits for a broadcast; call only inside `withLock`.
     func wait() { pthread_cond_wait(condition, mutex) }
+
+    /// Waits for a broadcast or for `seconds` to pass; false when the time ran out.
+    /// Call only inside `withLock`.
+    func wait(seconds: Int) -> Bool {
+        var deadline = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &deadline)
+        deadline.tv_sec += seconds
+        return pthread_cond_timedwait(condition, mutex, &deadline) != ETIMEDOUT
+    }
 
     func broadcast() { pthread_cond_broadcast(condition) }
 }

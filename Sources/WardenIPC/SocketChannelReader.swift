@@ -73,7 +73,6 @@ public final class SocketChannelReader: ChannelReader, @unchecked Sendable {
             // First drain connections known to hold more, then ask the kernel (blocking only
             // when nothing was received yet).
             var ready = pending
-            pending.removeAll(keepingCapacity: true)
             if ready.isEmpty || batch.messageCount == 0 {
                 let timeout: Int32 = (batch.messageCount > 0 || !ready.isEmpty) ? 0 : -1
                 let count = warden_epoll_wait(poller, &events, Int32(events.count), timeout)
@@ -89,14 +88,24 @@ public final class SocketChannelReader: ChannelReader, @unchecked Sendable {
                     }
                 }
             }
+            // Connections the buffer had no room for go first next time, ahead of those it
+            // was filled from: otherwise one writer that always has a buffer's worth queued
+            // is read first on every call and starves the others.
+            var unreached: [Int32] = []
+            var filledFrom: [Int32] = []
             for fd in ready {
+                guard buffer.count - batch.byteCount >= packetCapacity else {
+                    unreached.append(fd)
+                    continue
+                }
                 while buffer.count - batch.byteCount >= packetCapacity {
                     guard let received = receive(from: fd, into: UnsafeMutableRawBufferPointer(rebasing: buffer[batch.byteCount...])) else { break }
                     batch.byteCount += received.bytes
                     batch.messageCount += received.messages
                 }
-                if buffer.count - batch.byteCount < packetCapacity, connections.contains(fd) { pending.append(fd) }
+                if buffer.count - batch.byteCount < packetCapacity, connections.contains(fd) { filledFrom.append(fd) }
             }
+            pending = unreached + filledFrom
             if batch.messageCount > 0 { return batch }
         }
     }

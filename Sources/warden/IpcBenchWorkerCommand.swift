@@ -22,6 +22,8 @@ struct IpcBenchWorkerCommand: ParsableCommand {
     @Option var expected = 0
     @Option var size = 100
     @Option var batch = 64
+    /// File adapter: spool size in bytes that triggers rotation (`ipc.rotate`).
+    @Option var rotate = 64 << 20
     /// Reader name; default `bench<id>`. Tests restart a killed reader under its name.
     @Option var name: String?
     /// Reader: print the running message count after every batch, so a test can kill the
@@ -29,7 +31,7 @@ struct IpcBenchWorkerCommand: ParsableCommand {
     @Flag var progress = false
 
     func run() throws {
-        let channel = ChannelConfiguration(adapter: adapter, path: path, readers: readers, policy: policy)
+        let channel = ChannelConfiguration(adapter: adapter, path: path, readers: readers, policy: policy, rotateBytes: rotate)
         if role == "writer" {
             try IpcBenchWorkerCommand.write(channel, id: id, messages: messages, size: size, batch: batch)
         } else {

@@ -30,7 +30,7 @@ import Testing
             reader.join()
             #expect(reader.failure == nil)
             for id in 0..<writers {
-                #expect(reader.received[UInt64(id)] == (0..<UInt64(perWriter)).map { $0 })
+                #expect(sequenceDefect(reader.received[UInt64(id)], expected: 0..<UInt64(perWriter)) == nil)
             }
             #expect(reader.reader.lost == 0)
             reader.reader.close()
@@ -57,7 +57,7 @@ import Testing
         try writer.join()
         collector.join()
         #expect(collector.failure == nil)
-        #expect(collector.received[1] == (0..<UInt64(total)).map { $0 })
+        #expect(sequenceDefect(collector.received[1], expected: 0..<UInt64(total)) == nil)
         #expect(reader.lost == 0)
         reader.close()
     }

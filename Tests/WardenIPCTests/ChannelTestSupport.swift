@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import Testing
 @testable import WardenIPC
 
 /// Test messages: payload = writer id (UInt64) + sequence (UInt64) + filler up to `size`.
@@ -142,12 +143,17 @@ final class ReceiveProgress: @unchecked Sendable {
         }
     }
 
-    /// Blocks until `condition` holds for the counts; false if the reader ended first.
-    func wait(until condition: ([UInt64: Int]) -> Bool) -> Bool {
+    /// Blocks until `condition` holds for the counts; false if the reader ended first or
+    /// received nothing for `stallSeconds` (a stalled channel fails the test, with the
+    /// counts, instead of hanging the suite).
+    func wait(stallSeconds: Int = 120, until condition: ([UInt64: Int]) -> Bool) -> Bool {
         lock.withLock {
             while !condition(counts) {
                 if finished { return false }
-                lock.wait()
+                if !lock.wait(seconds: stallSeconds) {
+                    Issue.record("no progress for \(stallSeconds) s; received per writer: \(counts)")
+                    return false
+                }
             }
             return true
         }
@@ -163,4 +169,15 @@ func publishBenchMessage(_ writer: any ChannelWriter, id: UInt64, sequence: UInt
         raw.storeBytes(of: sequence, toByteOffset: 16, as: UInt64.self)
     }
     try payload.withUnsafeBytes { try writer.publish(.logLine, payload: $0) }
+}
+
+/// Where `delivered` departs from `expected`, in a line a failing expectation can print
+/// (the arrays hold up to millions of numbers); nil when they are equal.
+func sequenceDefect(_ delivered: [UInt64]?, expected: Range<UInt64>) -> String? {
+    let delivered = delivered ?? []
+    if delivered.elementsEqual(expected) { return nil }
+    let index = zip(delivered, expected).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(delivered.count, expected.count)
+    let got = index < delivered.count ? "\(delivered[index])" : "nothing"
+    let wanted = index < expected.count ? "\(expected.lowerBound + UInt64(index))" : "nothing"
+    return "\(delivered.count) delivered, \(expected.count) expected; at index \(index) got \(got), expected \(wanted)"
 }
