@@ -223,14 +223,16 @@ final class JailPipeline: Sendable {
         guard let id = failure.id else { return }
         found.count += 1
         let address = address(for: id)
-        if state.ignore.contains(id: id.text, address: address) { return }
+        // An IPv4 id keeps its bytes and builds its text on each `text` call: build it once.
+        let text = id.text
+        if state.ignore.contains(id: text, address: address) { return }
         if let command = state.ignoreCommand,
-           command.verdict(id: id.text, tags: failure.groups, now: now) == .ignore { return }
+           command.verdict(id: text, tags: failure.groups, now: now) == .ignore { return }
         guard let address else {
-            logger.debug("failure id is not an address; counted nowhere", metadata: ["jail": "\(definition.name)", "id": "\(id.text)"])
+            logger.debug("failure id is not an address; counted nowhere", metadata: ["jail": "\(definition.name)", "id": "\(text)"])
             return
         }
-        if let ban = state.counter.add(id: id.text, time: failure.time ?? now, matches: failure.matches) {
+        if let ban = state.counter.add(id: text, time: failure.time ?? now, matches: failure.matches) {
             found.bans.append(DecidedBan(ban: ban, address: address, failure: failure, readAt: readAt))
         }
     }
