@@ -1,20 +1,35 @@
 /// The checks that rule failregexes out before PCRE2 runs: the first byte of a
-/// pattern anchored at the subject start, then the literal every match contains.
+/// pattern anchored at the subject start, the literal bytes it starts with, then the
+/// literal every match contains.
 ///
 /// Runs once per subject for every failregex, so its tables are flat buffers read
 /// through pointers: per first byte, the ascending list of regexes that may start with
 /// it (most lines leave a few of a filter's twenty-odd), and the verdicts go to a bit
 /// set without array copy-on-write checks: the matcher walks the set bits instead of
 /// testing every regex's verdict (on the stock sshd filter, 22 tests per line).
+///
+/// Most failregexes start with `^` and a word or two ("Failed ", "User "): comparing
+/// the subject's first bytes with those, as two masked words, rules out most of the
+/// regexes a first byte leaves without a call, and when the required literal lies
+/// within them there is no search left to do (a `memchr` and `memcmp` per regex cost
+/// ~8 mispredicted branches per line on the sshd benchmark).
 final class FailregexPrefilter {
+    /// What regex `i` needs of a subject: `prefix` at its start, `literal` anywhere.
+    struct Check {
+        var prefix = WordPrefix()
+        /// Its required literal is `literalBytes[literalStart ..< literalEnd]`; empty when
+        /// there is none or the prefix contains it.
+        var literalStart = 0
+        var literalEnd = 0
+    }
+
     private let count: Int
     /// The regexes that can match a subject starting with byte `b` are
     /// `firstByteRegexes[firstByteRows[b] ..< firstByteRows[b + 1]]`.
     private let firstByteRows: UnsafeMutableBufferPointer<Int>
     private let firstByteRegexes: UnsafeMutableBufferPointer<Int>
     private let literalBytes: UnsafeMutableBufferPointer<UInt8>
-    /// Regex `i`'s literal is `literalBytes[literalStarts[i] ..< literalStarts[i + 1]]`.
-    private let literalStarts: UnsafeMutableBufferPointer<Int>
+    private let checks: UnsafeMutableBufferPointer<Check>
     /// After `select`: bit `i % 64` of word `i / 64` tells whether regex `i` is worth
     /// running on the subject.
     private let candidates: UnsafeMutableBufferPointer<UInt64>
@@ -31,18 +46,28 @@ final class FailregexPrefilter {
         firstByteRows[256] = rows.count
         firstByteRegexes = .allocate(capacity: max(rows.count, 1))
         _ = firstByteRegexes.initialize(from: rows)
-        let literals = regexes.map { $0.requiredLiteral ?? [] }
+        // A prefix only where PCRE2 anchors the pattern (not in multi-line mode, where
+        // `^` matches after any newline).
+        let prefixes = regexes.map { regex in
+            regex.compiled.anchoredFirstBytes == nil ? nil : RequiredLiteral.anchoredPrefix(from: regex.compiled.pattern)
+        }
+        let literals = regexes.indices.map { index -> [UInt8] in
+            guard let literal = regexes[index].requiredLiteral else { return [] }
+            let known = WordPrefix.coveredBytes(of: prefixes[index] ?? [])
+            return known.firstRange(of: literal) == nil ? literal : []
+        }
         literalBytes = .allocate(capacity: max(literals.reduce(0) { $0 + $1.count }, 1))
-        literalStarts = .allocate(capacity: count + 1)
+        checks = .allocate(capacity: max(count, 1))
         var offset = 0
         for (index, literal) in literals.enumerated() {
-            literalStarts[index] = offset
+            var check = Check(prefix: WordPrefix(prefixes[index] ?? []), literalStart: offset, literalEnd: offset)
             for byte in literal {
                 literalBytes[offset] = byte
                 offset += 1
             }
+            check.literalEnd = offset
+            (checks.baseAddress! + index).initialize(to: check)
         }
-        literalStarts[count] = offset
         candidates = .allocate(capacity: max((count + 63) / 64, 1))
         candidates.initialize(repeating: 0)
     }
@@ -51,7 +76,7 @@ final class FailregexPrefilter {
         firstByteRows.deallocate()
         firstByteRegexes.deallocate()
         literalBytes.deallocate()
-        literalStarts.deallocate()
+        checks.deallocate()
         candidates.deallocate()
     }
 
@@ -67,7 +92,9 @@ final class FailregexPrefilter {
         for row in firstByteRows[Int(first)]..<firstByteRows[Int(first) + 1] {
             let index = firstByteRegexes[row]
             guard index >= start else { continue }
-            let literal = UnsafeBufferPointer(rebasing: literalBytes[literalStarts[index]..<literalStarts[index + 1]])
+            let check = checks[index]
+            guard check.prefix.starts(subject) else { continue }
+            let literal = UnsafeBufferPointer(rebasing: literalBytes[check.literalStart..<check.literalEnd])
             set(index, literal.isEmpty || ByteSearch.contains(subject, literal))
         }
     }
@@ -101,5 +128,63 @@ final class FailregexPrefilter {
     private func set(_ index: Int, _ isCandidate: Bool) {
         let bit = UInt64(1) << UInt64(index & 63)
         candidates[index >> 6] = candidates[index >> 6] & ~bit | (isCandidate ? bit : 0)
+    }
+}
+
+/// Up to the first 16 bytes of an anchored pattern's literal start, as two words to
+/// compare with the subject's first bytes under masks: no loop and no call, and the same
+/// instructions for every prefix length. The words overlap for 9 to 15 bytes; below 8
+/// only the masked bytes of the first word count (both words are the same), and
+/// without a prefix the masks are zero and every subject passes.
+struct WordPrefix {
+    static let maximumLength = 16
+
+    private var head: UInt64 = 0
+    private var headMask: UInt64 = 0
+    private var tail: UInt64 = 0
+    private var tailMask: UInt64 = 0
+    /// Where the second word starts in the subject: the last 8 bytes of the prefix, or 0.
+    private var tailOffset = 0
+    private var length = 0
+
+    init() {}
+
+    init(_ prefix: [UInt8]) {
+        length = min(prefix.count, Self.maximumLength)
+        guard length > 0 else { return }
+        func word(_ bytes: ArraySlice<UInt8>) -> UInt64 {
+            bytes.reversed().reduce(0) { $0 << 8 | UInt64($1) }
+        }
+        let headCount = min(length, 8)
+        head = word(prefix[0..<headCount])
+        headMask = headCount == 8 ? ~0 : (1 << UInt64(8 * headCount)) - 1
+        tailOffset = max(length - 8, 0)
+        tail = length > 8 ? word(prefix[tailOffset..<length]) : head
+        tailMask = length > 8 ? ~0 : headMask
+    }
+
+    /// The bytes a prefix that `init` got `prefix` checks.
+    static func coveredBytes(of prefix: [UInt8]) -> ArraySlice<UInt8> {
+        prefix.prefix(maximumLength)
+    }
+
+    /// Whether `subject` starts with the prefix (little-endian words, as x86 and ARM load them).
+    @inline(__always)
+    func starts(_ subject: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = subject.baseAddress, subject.count >= tailOffset + 8 else { return startsShort(subject) }
+        let raw = UnsafeRawPointer(base)
+        let first = raw.loadUnaligned(as: UInt64.self), second = raw.loadUnaligned(fromByteOffset: tailOffset, as: UInt64.self)
+        return (first ^ head) & headMask | (second ^ tail) & tailMask == 0
+    }
+
+    /// A subject shorter than the words: byte by byte (rare, log lines are longer).
+    @inline(never)
+    private func startsShort(_ subject: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard subject.count >= length else { return false }
+        for index in 0..<length {
+            let word = index < 8 ? head : tail, shift = index < 8 ? index : index - tailOffset
+            if subject[index] != UInt8(truncatingIfNeeded: word >> UInt64(8 * shift)) { return false }
+        }
+        return true
     }
 }
