@@ -202,7 +202,9 @@ final class GroupKeyTable {
 
     @inline(__always)
     subscript(number: Int) -> UnsafeBufferPointer<UInt8> {
-        UnsafeBufferPointer(start: bytes.baseAddress! + starts[number], count: starts[number + 1] - starts[number])
+        // Wrapping arithmetic: offsets into one small allocation cannot overflow, and
+        // the checks were a third of the per-group code.
+        UnsafeBufferPointer(start: bytes.baseAddress! + starts[number], count: starts[number &+ 1] &- starts[number])
     }
 }
 
