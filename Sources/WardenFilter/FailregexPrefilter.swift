@@ -16,11 +16,10 @@
 final class FailregexPrefilter {
     /// What regex `i` needs of a subject: `prefix` at its start, `literal` anywhere.
     struct Check {
-        var prefix = WordPrefix()
-        /// Its required literal is `literalBytes[literalStart ..< literalEnd]`; empty when
-        /// there is none or the prefix contains it.
-        var literalStart = 0
-        var literalEnd = 0
+        let prefix: WordPrefix
+        /// Its required literal (in `literalBytes`); empty when there is none or the
+        /// prefix contains it.
+        let literal: UnsafeBufferPointer<UInt8>
     }
 
     private let count: Int
@@ -60,12 +59,10 @@ final class FailregexPrefilter {
         checks = .allocate(capacity: max(count, 1))
         var offset = 0
         for (index, literal) in literals.enumerated() {
-            var check = Check(prefix: WordPrefix(prefixes[index] ?? []), literalStart: offset, literalEnd: offset)
-            for byte in literal {
-                literalBytes[offset] = byte
-                offset += 1
-            }
-            check.literalEnd = offset
+            let start = literalBytes.baseAddress! + offset
+            start.initialize(from: literal, count: literal.count)
+            offset += literal.count
+            let check = Check(prefix: WordPrefix(prefixes[index] ?? []), literal: UnsafeBufferPointer(start: start, count: literal.count))
             (checks.baseAddress! + index).initialize(to: check)
         }
         candidates = .allocate(capacity: max((count + 63) / 64, 1))
@@ -89,12 +86,14 @@ final class FailregexPrefilter {
             return
         }
         fill(from: start, false)
-        for row in firstByteRows[Int(first)]..<firstByteRows[Int(first) + 1] {
+        // Read in place through pointers: copying a check out of the table, and
+        // slicing its literal, were most of the loop's instructions.
+        for row in firstByteRows[Int(first)]..<firstByteRows[Int(first) &+ 1] {
             let index = firstByteRegexes[row]
             guard index >= start else { continue }
-            let check = checks[index]
-            guard check.prefix.starts(subject) else { continue }
-            let literal = UnsafeBufferPointer(rebasing: literalBytes[check.literalStart..<check.literalEnd])
+            let check = checks.baseAddress.unsafelyUnwrapped + index
+            guard check.pointee.prefix.starts(subject) else { continue }
+            let literal = check.pointee.literal
             set(index, literal.isEmpty || ByteSearch.contains(subject, literal))
         }
     }
@@ -145,6 +144,8 @@ struct WordPrefix {
     private var tailMask: UInt64 = 0
     /// Where the second word starts in the subject: the last 8 bytes of the prefix, or 0.
     private var tailOffset = 0
+    /// The subject length both words can be read from: `tailOffset + 8`.
+    private var wordsEnd = 8
     private var length = 0
 
     init() {}
@@ -159,6 +160,7 @@ struct WordPrefix {
         head = word(prefix[0..<headCount])
         headMask = headCount == 8 ? ~0 : (1 << UInt64(8 * headCount)) - 1
         tailOffset = max(length - 8, 0)
+        wordsEnd = tailOffset + 8
         tail = length > 8 ? word(prefix[tailOffset..<length]) : head
         tailMask = length > 8 ? ~0 : headMask
     }
@@ -171,7 +173,7 @@ struct WordPrefix {
     /// Whether `subject` starts with the prefix (little-endian words, as x86 and ARM load them).
     @inline(__always)
     func starts(_ subject: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard let base = subject.baseAddress, subject.count >= tailOffset + 8 else { return startsShort(subject) }
+        guard let base = subject.baseAddress, subject.count >= wordsEnd else { return startsShort(subject) }
         let raw = UnsafeRawPointer(base)
         let first = raw.loadUnaligned(as: UInt64.self), second = raw.loadUnaligned(fromByteOffset: tailOffset, as: UInt64.self)
         return (first ^ head) & headMask | (second ^ tail) & tailMask == 0
