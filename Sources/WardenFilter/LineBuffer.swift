@@ -84,10 +84,10 @@ final class LineBuffer {
         holdsLine = true
         subjectBytes.removeAll()
         if prefix.isEmpty {
-            // A line with a date of its own (most lines): the text around the date. The
-            // borrowed-date case is kept out of line, so that this path spans fewer
-            // instruction cache lines.
-            subjectBytes.append(UnsafeBufferPointer(rebasing: line[0..<cut.lowerBound]))
+            // A line with a date of its own (most lines): the text around the date, which
+            // usually starts the line. The borrowed-date case is kept out of line, so
+            // that this path spans fewer instruction cache lines.
+            if cut.lowerBound > 0 { subjectBytes.append(UnsafeBufferPointer(rebasing: line[0..<cut.lowerBound])) }
             subjectBytes.append(UnsafeBufferPointer(rebasing: line[cut.upperBound...]))
             subjectIsASCII = lineIsASCII
         } else {
