@@ -14,21 +14,17 @@
 /// within them there is no search left to do (a `memchr` and `memcmp` per regex cost
 /// ~8 mispredicted branches per line on the sshd benchmark).
 final class FailregexPrefilter {
-    /// What regex `i` needs of a subject: `prefix` at its start, `literal` anywhere.
-    struct Check {
-        let prefix: WordPrefix
-        /// Its required literal (in `literalBytes`); empty when there is none or the
-        /// prefix contains it.
-        let literal: UnsafeBufferPointer<UInt8>
-    }
-
     private let count: Int
     /// The regexes that can match a subject starting with byte `b` are
     /// `firstByteRegexes[firstByteRows[b] ..< firstByteRows[b + 1]]`.
     private let firstByteRows: UnsafeMutableBufferPointer<Int>
     private let firstByteRegexes: UnsafeMutableBufferPointer<Int>
+    /// Regex `i` needs `prefixes[i]` at the subject's start and `literals[i]` (bytes in
+    /// `literalBytes`) anywhere in it; the literal is empty when there is none or the
+    /// prefix holds it.
+    private let prefixes: UnsafeMutableBufferPointer<WordPrefix>
+    private let literals: UnsafeMutableBufferPointer<UnsafeBufferPointer<UInt8>>
     private let literalBytes: UnsafeMutableBufferPointer<UInt8>
-    private let checks: UnsafeMutableBufferPointer<Check>
     /// After `select`: bit `i % 64` of word `i / 64` tells whether regex `i` is worth
     /// running on the subject.
     private let candidates: UnsafeMutableBufferPointer<UInt64>
@@ -47,23 +43,23 @@ final class FailregexPrefilter {
         _ = firstByteRegexes.initialize(from: rows)
         // A prefix only where PCRE2 anchors the pattern (not in multi-line mode, where
         // `^` matches after any newline).
-        let prefixes = regexes.map { regex in
-            regex.compiled.anchoredFirstBytes == nil ? nil : RequiredLiteral.anchoredPrefix(from: regex.compiled.pattern)
+        let starts = regexes.map { regex in
+            regex.compiled.anchoredFirstBytes == nil ? [] : RequiredLiteral.anchoredPrefix(from: regex.compiled.pattern) ?? []
         }
-        let literals = regexes.indices.map { index -> [UInt8] in
+        let needed = regexes.indices.map { index -> [UInt8] in
             guard let literal = regexes[index].requiredLiteral else { return [] }
-            let known = WordPrefix.coveredBytes(of: prefixes[index] ?? [])
-            return known.firstRange(of: literal) == nil ? literal : []
+            return WordPrefix.coveredBytes(of: starts[index]).firstRange(of: literal) == nil ? literal : []
         }
-        literalBytes = .allocate(capacity: max(literals.reduce(0) { $0 + $1.count }, 1))
-        checks = .allocate(capacity: max(count, 1))
+        prefixes = .allocate(capacity: max(count, 1))
+        _ = prefixes.initialize(from: starts.map(WordPrefix.init))
+        literalBytes = .allocate(capacity: max(needed.reduce(0) { $0 + $1.count }, 1))
+        literals = .allocate(capacity: max(count, 1))
         var offset = 0
-        for (index, literal) in literals.enumerated() {
+        for (index, literal) in needed.enumerated() {
             let start = literalBytes.baseAddress! + offset
             start.initialize(from: literal, count: literal.count)
             offset += literal.count
-            let check = Check(prefix: WordPrefix(prefixes[index] ?? []), literal: UnsafeBufferPointer(start: start, count: literal.count))
-            (checks.baseAddress! + index).initialize(to: check)
+            (literals.baseAddress! + index).initialize(to: UnsafeBufferPointer(start: start, count: literal.count))
         }
         candidates = .allocate(capacity: max((count + 63) / 64, 1))
         candidates.initialize(repeating: 0)
@@ -72,8 +68,9 @@ final class FailregexPrefilter {
     deinit {
         firstByteRows.deallocate()
         firstByteRegexes.deallocate()
+        prefixes.deallocate()
+        literals.deallocate()
         literalBytes.deallocate()
-        checks.deallocate()
         candidates.deallocate()
     }
 
@@ -86,14 +83,12 @@ final class FailregexPrefilter {
             return
         }
         fill(from: start, false)
-        // Read in place through pointers: copying a check out of the table, and
-        // slicing its literal, were most of the loop's instructions.
+        // Prefixes are read in place through a pointer: copying one out of the table
+        // was most of the loop's instructions.
         for row in firstByteRows[Int(first)]..<firstByteRows[Int(first) &+ 1] {
             let index = firstByteRegexes[row]
-            guard index >= start else { continue }
-            let check = checks.baseAddress.unsafelyUnwrapped + index
-            guard check.pointee.prefix.starts(subject) else { continue }
-            let literal = check.pointee.literal
+            guard index >= start, WordPrefix.starts(prefixes.baseAddress.unsafelyUnwrapped + index, subject) else { continue }
+            let literal = literals[index]
             set(index, literal.isEmpty || ByteSearch.contains(subject, literal))
         }
     }
@@ -148,8 +143,6 @@ struct WordPrefix {
     private var wordsEnd = 8
     private var length = 0
 
-    init() {}
-
     init(_ prefix: [UInt8]) {
         length = min(prefix.count, Self.maximumLength)
         guard length > 0 else { return }
@@ -170,13 +163,16 @@ struct WordPrefix {
         prefix.prefix(maximumLength)
     }
 
-    /// Whether `subject` starts with the prefix (little-endian words, as x86 and ARM load them).
+    /// Whether `subject`, not empty, starts with the prefix at `prefix` (little-endian
+    /// words, as x86 and ARM load them). Static, over a pointer: as a method on a table
+    /// entry, the optimizer copied the entry to the stack first.
     @inline(__always)
-    func starts(_ subject: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard let base = subject.baseAddress, subject.count >= wordsEnd else { return startsShort(subject) }
-        let raw = UnsafeRawPointer(base)
-        let first = raw.loadUnaligned(as: UInt64.self), second = raw.loadUnaligned(fromByteOffset: tailOffset, as: UInt64.self)
-        return (first ^ head) & headMask | (second ^ tail) & tailMask == 0
+    static func starts(_ prefix: UnsafePointer<WordPrefix>, _ subject: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard subject.count >= prefix.pointee.wordsEnd else { return prefix.pointee.startsShort(subject) }
+        let raw = UnsafeRawPointer(subject.baseAddress.unsafelyUnwrapped)
+        let first = raw.loadUnaligned(as: UInt64.self)
+        let second = raw.loadUnaligned(fromByteOffset: prefix.pointee.tailOffset, as: UInt64.self)
+        return (first ^ prefix.pointee.head) & prefix.pointee.headMask | (second ^ prefix.pointee.tail) & prefix.pointee.tailMask == 0
     }
 
     /// A subject shorter than the words: byte by byte (rare, log lines are longer).
