@@ -146,16 +146,20 @@ struct WordPrefix {
     init(_ prefix: [UInt8]) {
         length = min(prefix.count, Self.maximumLength)
         guard length > 0 else { return }
-        func word(_ bytes: ArraySlice<UInt8>) -> UInt64 {
-            bytes.reversed().reduce(0) { $0 << 8 | UInt64($1) }
-        }
-        let headCount = min(length, 8)
-        head = word(prefix[0..<headCount])
-        headMask = headCount == 8 ? ~0 : (1 << UInt64(8 * headCount)) - 1
         tailOffset = max(length - 8, 0)
         wordsEnd = tailOffset + 8
-        tail = length > 8 ? word(prefix[tailOffset..<length]) : head
-        tailMask = length > 8 ? ~0 : headMask
+        // The words are loaded from bytes, as the subject's are, so that they agree in
+        // any byte order.
+        var bytes = [UInt8](repeating: 0, count: 16), covered = [UInt8](repeating: 0, count: 16)
+        for index in 0..<length {
+            bytes[index] = prefix[index]
+            covered[index] = 0xFF
+        }
+        func word(_ source: [UInt8], at offset: Int) -> UInt64 {
+            source.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: UInt64.self) }
+        }
+        (head, headMask) = (word(bytes, at: 0), word(covered, at: 0))
+        (tail, tailMask) = (word(bytes, at: tailOffset), word(covered, at: tailOffset))
     }
 
     /// The bytes a prefix that `init` got `prefix` checks.
@@ -163,9 +167,9 @@ struct WordPrefix {
         prefix.prefix(maximumLength)
     }
 
-    /// Whether `subject`, not empty, starts with the prefix at `prefix` (little-endian
-    /// words, as x86 and ARM load them). Static, over a pointer: as a method on a table
-    /// entry, the optimizer copied the entry to the stack first.
+    /// Whether `subject`, not empty, starts with the prefix at `prefix`. Static, over a
+    /// pointer: as a method on a table entry, the optimizer copied the entry to the
+    /// stack first.
     @inline(__always)
     static func starts(_ prefix: UnsafePointer<WordPrefix>, _ subject: UnsafeBufferPointer<UInt8>) -> Bool {
         guard subject.count >= prefix.pointee.wordsEnd else { return prefix.pointee.startsShort(subject) }
@@ -179,10 +183,10 @@ struct WordPrefix {
     @inline(never)
     private func startsShort(_ subject: UnsafeBufferPointer<UInt8>) -> Bool {
         guard subject.count >= length else { return false }
-        for index in 0..<length {
-            let word = index < 8 ? head : tail, shift = index < 8 ? index : index - tailOffset
-            if subject[index] != UInt8(truncatingIfNeeded: word >> UInt64(8 * shift)) { return false }
+        return withUnsafeBytes(of: head) { head in
+            withUnsafeBytes(of: tail) { tail in
+                (0..<length).allSatisfy { subject[$0] == ($0 < 8 ? head[$0] : tail[$0 - tailOffset]) }
+            }
         }
-        return true
     }
 }
