@@ -244,10 +244,8 @@ struct GroupValues: Sendable {
     /// Calls `body` with each present value, in name order.
     func forEach(_ body: (Int, UnsafeBufferPointer<UInt8>) -> Void) {
         bytes.withUnsafeBufferPointer { all in
-            spans.withUnsafeBufferPointer { spans in
-                for number in spans.indices where spans[number].start >= 0 {
-                    body(number, UnsafeBufferPointer(rebasing: all[Int(spans[number].start)..<Int(spans[number].end)]))
-                }
+            for number in spans.indices where spans[number].start >= 0 {
+                body(number, UnsafeBufferPointer(rebasing: all[Int(spans[number].start)..<Int(spans[number].end)]))
             }
         }
     }
