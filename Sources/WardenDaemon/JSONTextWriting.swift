@@ -4,7 +4,10 @@
 extension JSONText {
     /// Room `writeString` needs for `count` bytes: each could become `\u00XX`, plus quotes.
     @inlinable
-    public static func stringRoom(_ count: Int) -> Int { count * 6 + 2 }
+    public static func stringRoom(_ count: Int) -> Int {
+        // `count` is a buffer's length, far below Int.max / 6: no overflow checks.
+        count &* 6 &+ 2
+    }
 
     /// Room `writeInteger` needs: a sign and the 19 digits of `Int.min`.
     @inlinable

@@ -13,13 +13,14 @@ enum ByteSearch {
     static func contains(_ haystack: UnsafeBufferPointer<UInt8>, _ needle: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let needleBase = needle.baseAddress, let first = needle.first else { return true }
         guard let base = haystack.baseAddress, haystack.count >= needle.count else { return false }
-        let lastStart = haystack.count - needle.count
+        // Wrapping arithmetic: offsets within one buffer cannot overflow.
+        let lastStart = haystack.count &- needle.count
         var offset = 0
         while offset <= lastStart {
-            guard let hit = memchr(base + offset, Int32(first), lastStart - offset + 1) else { return false }
+            guard let hit = memchr(base + offset, Int32(first), lastStart &- offset &+ 1) else { return false }
             let position = UnsafePointer<UInt8>(hit.assumingMemoryBound(to: UInt8.self)) - base
             if memcmp(base + position, needleBase, needle.count) == 0 { return true }
-            offset = position + 1
+            offset = position &+ 1
         }
         return false
     }

@@ -20,14 +20,15 @@ final class GroupNames: Sendable {
     func number(_ name: String) -> Int? { numbers[name] }
 }
 
-/// Per group slot, whether a regex names it: all ones (-1) for a named slot, else 0,
-/// so that `GroupValues.assign(_:updatedWith:clearing:)` clears without a branch.
+/// Per group slot, whether a regex names it: all ones for a named slot, else 0, so
+/// that `GroupValues.assign(_:updatedWith:clearing:)` clears a span (to absent, all
+/// ones) with an OR instead of a branch.
 struct SlotMask: Sendable {
-    let bits: [Int32]
+    let bits: [UInt64]
 
     init(count: Int, slots: some Sequence<Int>) {
-        var bits = [Int32](repeating: 0, count: count)
-        for slot in slots { bits[slot] = -1 }
+        var bits = [UInt64](repeating: 0, count: count)
+        for slot in slots { bits[slot] = ~0 }
         self.bits = bits
     }
 }
@@ -40,34 +41,49 @@ struct SlotMask: Sendable {
 /// written over the old bytes, because `Array`'s own clearing keeps its capacity only
 /// through a generic range replacement that cost more than the values it removed.
 struct GroupValues: Sendable {
-    /// Where a value sits in `bytes`; both ends -1 when absent.
+    /// Where a value sits in `bytes`; both ends -1 when absent. One word, the start in
+    /// its low half and the end in its high half, so that the loops over every slot in
+    /// `assign` and `merge` move and select whole spans with a few word operations
+    /// (which the compiler also vectorises) rather than each half on its own.
     struct Span: Sendable {
-        var start: Int32
-        var end: Int32
-        static let absent = Span(start: -1, end: -1)
+        private var bits: UInt64
+        static let absent = Span(bits: ~0)
+
+        private init(bits: UInt64) {
+            self.bits = bits
+        }
 
         init(start: Int32, end: Int32) {
-            self.start = start
-            self.end = end
+            bits = UInt64(UInt32(bitPattern: start)) | UInt64(UInt32(bitPattern: end)) << 32
         }
 
         init(_ range: Range<Int>) {
             self.init(start: Int32(range.lowerBound), end: Int32(range.upperBound))
         }
 
+        var start: Int32 { Int32(truncatingIfNeeded: bits) }
+        var end: Int32 { Int32(truncatingIfNeeded: bits >> 32) }
         var isPresent: Bool { start >= 0 }
         /// Python truthiness: present and not empty.
         var isSet: Bool { end > start }
 
-        /// `self` moved by `offset` when present, else `other`. Without a branch: whether
-        /// a group took part follows no pattern a predictor learns, and the merges of
-        /// every line mispredicted on it.
+        /// `self` moved by `offset` (not negative) when present, else `other`. Without a
+        /// branch: whether a group took part follows no pattern a predictor learns, and
+        /// the merges of every line mispredicted on it.
         @inline(__always)
         func shifted(by offset: Int32, orElse other: Span) -> Span {
-            // All ones when absent (start is -1), zero when present.
-            let absent = start >> 31
-            return Span(start: (start &+ offset) & ~absent | other.start & absent,
-                        end: (end &+ offset) & ~absent | other.end & absent)
+            // Both halves move at once: a present span's halves are below 2^31, so
+            // no carry crosses from the start into the end.
+            let moved = bits &+ UInt64(UInt32(bitPattern: offset)) &* 0x1_0000_0001
+            // All ones when absent (the start's sign bit set), zero when present.
+            let absent = 0 &- (bits >> 31 & 1)
+            return Span(bits: moved & ~absent | other.bits & absent)
+        }
+
+        /// Absent where `mask` is all ones, else `self`.
+        @inline(__always)
+        func cleared(where mask: UInt64) -> Span {
+            Span(bits: bits | mask)
         }
     }
 
@@ -98,9 +114,7 @@ struct GroupValues: Sendable {
         spans.withUnsafeMutableBufferPointer { all in
             named.bits.withUnsafeBufferPointer { cleared in
                 for index in all.indices {
-                    // A cleared slot's mask is all ones, which makes the span absent.
-                    let kept = Span(start: base[index].start | cleared[index], end: base[index].end | cleared[index])
-                    all[index] = theirs[index].shifted(by: offset, orElse: kept)
+                    all[index] = theirs[index].shifted(by: offset, orElse: base[index].cleared(where: cleared[index]))
                 }
             }
         }

@@ -83,6 +83,27 @@ final class LineBuffer {
     private func appendSingle(prefix: UnsafeBufferPointer<UInt8>, line: UnsafeBufferPointer<UInt8>, lineIsASCII: Bool, cut: Range<Int>) {
         holdsLine = true
         subjectBytes.removeAll()
+        if prefix.isEmpty {
+            // A line with a date of its own (most lines): the text around the date, which
+            // usually starts the line. The borrowed-date case is kept out of line, so
+            // that this path spans fewer instruction cache lines.
+            if cut.lowerBound > 0 { subjectBytes.append(UnsafeBufferPointer(rebasing: line[0..<cut.lowerBound])) }
+            subjectBytes.append(UnsafeBufferPointer(rebasing: line[cut.upperBound...]))
+            subjectIsASCII = lineIsASCII
+        } else {
+            appendAroundCut(prefix: prefix, line: line, lineIsASCII: lineIsASCII, cut: cut)
+        }
+        if keepsLineText {
+            lineText.removeAll()
+            lineText.append(prefix)
+            lineText.append(line)
+        }
+        subjectBytes.append(0x0A)
+    }
+
+    /// The subject of `prefix` (a borrowed date) then `line`, without `cut`.
+    @inline(never)
+    private func appendAroundCut(prefix: UnsafeBufferPointer<UInt8>, line: UnsafeBufferPointer<UInt8>, lineIsASCII: Bool, cut: Range<Int>) {
         // `cut` counts in prefix + line; only the part of each outside it is text.
         let prefixEnd = prefix.count
         if cut.lowerBound > 0 {
@@ -95,13 +116,7 @@ final class LineBuffer {
             subjectBytes.append(UnsafeBufferPointer(rebasing: prefix[cut.upperBound...]))
         }
         subjectBytes.append(UnsafeBufferPointer(rebasing: line[max(cut.upperBound - prefixEnd, 0)...]))
-        if keepsLineText {
-            lineText.removeAll()
-            lineText.append(prefix)
-            lineText.append(line)
-        }
         subjectIsASCII = lineIsASCII && ASCIIText.isASCII(prefix)
-        subjectBytes.append(0x0A)
     }
 
     /// Single-line mode: counts the held line into `matched`, with its text when kept.

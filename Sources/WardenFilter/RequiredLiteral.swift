@@ -77,6 +77,68 @@ enum RequiredLiteral {
         return best.count >= minimumLength ? best : nil
     }
 
+    /// The bytes every match starts with, for a pattern that begins with `^` outside
+    /// multi-line mode (the caller checks that PCRE2 anchors it): the run right after the
+    /// `^`, read by the rules of `extract`, cut before its first quantified character.
+    /// Nil when shorter than `minimumLength` or when `extract` would give up.
+    static func anchoredPrefix(from pattern: String) -> [UInt8]? {
+        let bytes = Array(pattern.utf8)
+        guard bytes.first == UInt8(ascii: "^"), !hasUnsafeConstruct(bytes), !hasTopLevelAlternation(bytes) else { return nil }
+        var prefix: [UInt8] = []
+        var index = 1
+        scan: while index < bytes.count {
+            let byte = bytes[index]
+            switch byte {
+            case UInt8(ascii: "\\"):
+                // Only an escaped ASCII punctuation character is itself.
+                guard index + 1 < bytes.count, bytes[index + 1] < 0x80, !isASCIIAlphanumeric(bytes[index + 1]) else { break scan }
+                prefix.append(bytes[index + 1])
+                index += 2
+                continue
+            case UInt8(ascii: "*"), UInt8(ascii: "?"), UInt8(ascii: "{"):
+                // The character before is optional or counted (or `{` is literal): not
+                // part of every match's start.
+                if !prefix.isEmpty { prefix.removeLast() }
+                break scan
+            case UInt8(ascii: "+"), UInt8(ascii: "|"), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "["),
+                 UInt8(ascii: "]"), UInt8(ascii: "}"), UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "$"):
+                break scan
+            default:
+                guard byte < 0x80 else { break scan }
+                prefix.append(byte)
+            }
+            index += 1
+        }
+        return prefix.count >= minimumLength ? prefix : nil
+    }
+
+    /// Whether a `|` stands outside every group and class (or the pattern is not read
+    /// to its end): then a match need not contain anything the first branch does.
+    private static func hasTopLevelAlternation(_ bytes: [UInt8]) -> Bool {
+        var index = 0
+        while index < bytes.count {
+            switch bytes[index] {
+            case UInt8(ascii: "\\"):
+                index += 2
+                continue
+            case UInt8(ascii: "("):
+                guard let end = groupEnd(bytes, from: index) else { return true }
+                index = end
+                continue
+            case UInt8(ascii: "["):
+                guard let end = classEnd(bytes, from: index) else { return true }
+                index = end
+                continue
+            case UInt8(ascii: "|"):
+                return true
+            default:
+                break
+            }
+            index += 1
+        }
+        return false
+    }
+
     /// One past the `}` of a counted quantifier starting at `start`, or nil if it is not one.
     private static func quantifierEnd(_ bytes: [UInt8], from start: Int) -> Int? {
         var index = start + 1

@@ -83,12 +83,18 @@ struct RegexCommand: ParsableCommand {
         // Read once: each read of an ArgumentParser property wrapper costs hundreds of
         // instructions, which showed in the per-failure profile.
         let (json, verbose) = (self.json, self.verbose)
-        let keys = JSONGroupKeys(matcher.groupNameTable)
+        let keys = GroupKeyTable(matcher.groupNameTable)
         var tally = LineTally()
         var progress = ProgressBar(total: lines.size)
+        // The bytes read change once per block: the bar is redrawn only then, by a call
+        // kept out of the line loop's code.
+        var progressDone = -1
         let started = Self.monotonicSeconds()
         try lines.forEach { line, number, bytesRead in
-            progress.update(done: bytesRead)
+            if bytesRead != progressDone {
+                progressDone = bytesRead
+                Self.update(&progress, done: bytesRead)
+            }
             // fail2ban-regex skips comments and blank lines before the filter sees them.
             guard let first = line.first, first != UInt8(ascii: "#") else { return }
             let ignoredBefore = matcher.statistics.ignored
@@ -119,7 +125,12 @@ struct RegexCommand: ParsableCommand {
         output.flush()
     }
 
-    static func writeJSONLine(for failure: Failure, lineNumber: Int, keys: JSONGroupKeys, to output: BufferedOutput) {
+    @inline(never)
+    static func update(_ progress: inout ProgressBar, done: Int) {
+        progress.update(done: done)
+    }
+
+    static func writeJSONLine(for failure: Failure, lineNumber: Int, keys: GroupKeyTable, to output: BufferedOutput) {
         output.writeJSONLine { json in
             json.raw("{\"line\": ")
             json.integer(lineNumber)
@@ -130,7 +141,7 @@ struct RegexCommand: ParsableCommand {
             json.raw(", \"regex\": ")
             json.integer(failure.regexIndex)
             failure.forEachGroupNumber { number, value in
-                keys.withKey(number) { json.raw($0) }
+                json.raw(keys[number])
                 json.string(value)
             }
             var firstUser = true
@@ -157,6 +168,43 @@ struct RegexCommand: ParsableCommand {
         var spec = timespec()
         clock_gettime(CLOCK_MONOTONIC, &spec)
         return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
+    }
+}
+
+/// The `, "name": ` text before each group value, by group number as
+/// `Failure.forEachGroupNumber` numbers them, escaped once: a key is a pointer and a
+/// length into one allocation, read per group of every failure `--json` writes with
+/// nothing to unwrap (`JSONGroupKeys`, which can skip names, has an optional range).
+final class GroupKeyTable {
+    private let bytes: UnsafeMutableBufferPointer<UInt8>
+    /// Key `n` is `bytes[starts[n] ..< starts[n + 1]]`.
+    private let starts: UnsafeMutableBufferPointer<Int>
+
+    init(_ names: [String]) {
+        var text: [UInt8] = []
+        var offsets = [0]
+        for name in names {
+            text.append(contentsOf: ", ".utf8)
+            JSONText.appendString(name, to: &text)
+            text.append(contentsOf: ": ".utf8)
+            offsets.append(text.count)
+        }
+        bytes = .allocate(capacity: max(text.count, 1))
+        _ = bytes.initialize(from: text)
+        starts = .allocate(capacity: offsets.count)
+        _ = starts.initialize(from: offsets)
+    }
+
+    deinit {
+        bytes.deallocate()
+        starts.deallocate()
+    }
+
+    @inline(__always)
+    subscript(number: Int) -> UnsafeBufferPointer<UInt8> {
+        // Wrapping arithmetic: offsets into one small allocation cannot overflow, and
+        // the checks were a third of the per-group code.
+        UnsafeBufferPointer(start: bytes.baseAddress! + starts[number], count: starts[number &+ 1] &- starts[number])
     }
 }
 
