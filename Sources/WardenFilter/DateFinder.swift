@@ -5,6 +5,9 @@ struct DateFinder {
     private(set) var selection: DateTemplateSelection
     private let zone: LogTimeZone
     private var clock = LocalTimeConverter()
+    /// The last (year, month, day) the syslog conversion met, packed, and its naive
+    /// midnight (nil: no such date, which `finish` reports).
+    private var syslogDay = (key: -1, midnight: Int?.none)
 
     init(templates: [DateTemplate], zone: LogTimeZone) {
         selection = DateTemplateSelection(templates: templates)
@@ -12,38 +15,80 @@ struct DateFinder {
     }
 
     /// `DateDetector.findDate`, with the line's ASCII-ness known.
+    ///
+    /// The syslog lane: when the last line's date was the syslog template's, fail2ban
+    /// tries that template first, on the whole line, and keeps its match. So if
+    /// `SyslogDateReader` reads the line, the general selection would pick the same
+    /// template and span; only its bookkeeping is left to do. (The lane does not record
+    /// the groups in the match data: nothing reads them after this line's selection.)
     mutating func findDate(in line: UnsafeBufferPointer<UInt8>, isASCII: Bool, now: Double) -> DateMatch? {
+        var match = SyslogDateReader.Match()
+        if isASCII && selection.lastWinnerIsSyslog && SyslogDateReader.match(line, into: &match) {
+            let template = selection.recordSyslogRepeat(in: line, end: match.date.upperBound, now: now)
+            return DateMatch(convertSyslog(match.fields, line: line, now: now), range: match.date, templateIndex: template)
+        }
+        return findDateBySelection(in: line, isASCII: isASCII, now: now)
+    }
+
+    @inline(never)
+    private mutating func findDateBySelection(in line: UnsafeBufferPointer<UInt8>, isASCII: Bool, now: Double) -> DateMatch? {
         guard let found = selection.select(in: line, isASCII: isASCII, now: now),
               let template = selection.regexes.compiled(found.template) else { return nil }
-        var result = DateMatch(epoch: 0, range: found.dateRange, templateIndex: found.template, status: .lineError)
-        if found.failed { return result }
+        if found.failed { return DateMatch(.lineError, range: found.dateRange, templateIndex: found.template) }
         if found.dateRange.isEmpty {
-            result.status = .empty
-            result.epoch = now
-            return result
+            return DateMatch(epoch: now, range: found.dateRange, templateIndex: found.template, status: .empty)
         }
         let match = selection.regexes.data, zone = zone
         let conversion: DateConversion
         if let fields = selection.regexes.syslogFields {
-            conversion = DateFieldParser(line: line, match: match).finish(
-                year: nil, month: fields.month, day: fields.day, hour: fields.hour, minute: fields.minute, second: fields.second,
-                weekday: nil, julian: nil, weekOfYear: nil, weekStartsMonday: false,
-                offsetSeconds: nil, zone: zone, now: now, clock: &clock)
+            conversion = convertSyslog(fields, line: line, now: now)
         } else {
             conversion = template._withUnsafeGuaranteedRef {
                 Self.convert($0.value, line: line, match: match, zone: zone, now: now, clock: &clock)
             }
         }
-        switch conversion {
-        case .time(let epoch):
-            result.epoch = epoch
-            result.status = .parsed
-        case .invalid:
-            result.status = .invalid
-        case .lineError:
-            result.status = .lineError
+        return DateMatch(conversion, range: found.dateRange, templateIndex: found.template)
+    }
+
+    /// The syslog template's time: `DateFieldParser.finish` for a date without year,
+    /// weekday or zone, computed here while the date is plain (a valid day of the
+    /// current year, a valid time, no year rollover) and left to `finish` otherwise. The
+    /// day's validation and naive midnight are kept for the last (year, month, day).
+    private mutating func convertSyslog(_ fields: SyslogDateReader.Fields, line: UnsafeBufferPointer<UInt8>,
+                                        now: Double) -> DateConversion {
+        let localNow = clock.localNow(now)
+        let key = localNow.year << 9 | fields.month << 5 | fields.day
+        if key != syslogDay.key { syslogDay = (key, Self.midnight(year: localNow.year, month: fields.month, day: fields.day)) }
+        if let midnight = syslogDay.midnight, fields.hour <= 23, fields.minute <= 59, fields.second <= 59 {
+            var naive = midnight + fields.hour * 3600 + fields.minute * 60 + fields.second
+            var offset: Int?
+            if case .fixed(let seconds) = zone {
+                naive -= seconds
+                offset = seconds
+            }
+            if naive >= CivilTime.minimumNaive && naive <= CivilTime.maximumNaive && naive <= localNow.naive + 86400 {
+                return .time(Double(offset == nil ? clock.epoch(naive: naive) : naive))
+            }
         }
-        return result
+        return finishSyslog(fields, line: line, now: now)
+    }
+
+    /// Naive midnight of a day `finish` accepts, nil for one it rejects.
+    private static func midnight(year: Int, month: Int, day: Int) -> Int? {
+        guard (CivilTime.minimumYear...CivilTime.maximumYear).contains(year), day <= CivilTime.daysInMonth(year, month)
+        else { return nil }
+        return CivilTime.days(year: year, month: month, day: day) * 86400
+    }
+
+    /// The syslog dates `convertSyslog` does not compute itself: invalid ones, last
+    /// year's, the extremes of the calendar.
+    @inline(never)
+    private mutating func finishSyslog(_ fields: SyslogDateReader.Fields, line: UnsafeBufferPointer<UInt8>,
+                                       now: Double) -> DateConversion {
+        DateFieldParser(line: line, match: selection.regexes.data).finish(
+            year: nil, month: fields.month, day: fields.day, hour: fields.hour, minute: fields.minute, second: fields.second,
+            weekday: nil, julian: nil, weekOfYear: nil, weekStartsMonday: false,
+            offsetSeconds: nil, zone: zone, now: now, clock: &clock)
     }
 
     private static func convert(_ value: borrowing DateTemplate.Value, line: UnsafeBufferPointer<UInt8>, match: PCREMatchData,
@@ -59,6 +104,17 @@ struct DateFinder {
         case .tai64n:
             guard let range = match.range(of: 1) else { return .invalid }
             return DateNumbers.tai64n(UnsafeBufferPointer(rebasing: line[range]))
+        }
+    }
+}
+
+extension DateMatch {
+    /// A conversion's result as a match.
+    fileprivate init(_ conversion: DateConversion, range: Range<Int>, templateIndex: Int) {
+        switch conversion {
+        case .time(let epoch): self.init(epoch: epoch, range: range, templateIndex: templateIndex, status: .parsed)
+        case .invalid: self.init(epoch: 0, range: range, templateIndex: templateIndex, status: .invalid)
+        case .lineError: self.init(epoch: 0, range: range, templateIndex: templateIndex, status: .lineError)
         }
     }
 }

@@ -189,8 +189,7 @@ struct DateFieldParser {
     }
 
     private static func isRepresentable(_ naive: Int) -> Bool {
-        naive >= CivilTime.naiveSeconds(year: 1, month: 1, day: 1, hour: 0, minute: 0, second: 0) &&
-            naive <= CivilTime.naiveSeconds(year: 9999, month: 12, day: 31, hour: 23, minute: 59, second: 59)
+        naive >= CivilTime.minimumNaive && naive <= CivilTime.maximumNaive
     }
 
     /// Day of the year from a week number and weekday (Python's `_calc_julian_from_U_or_W`).

@@ -52,6 +52,8 @@ struct DateTemplateSelection {
     private var lastSlot = Int.max
     private var firstUnused = 0
     private(set) var hitsByTemplate: [Int]
+    /// The last winner is a line-anchored template that `SyslogDateReader` reads.
+    private(set) var lastWinnerIsSyslog = false
 
     init(templates: [DateTemplate]) {
         regexes = DateTemplateSearch(templates: templates)
@@ -137,7 +139,25 @@ struct DateTemplateSelection {
         var slot = hit.slot
         if slot != 0 && slot != lastSlot { slot = reorder(slot) }
         lastSlot = slot
+        lastWinnerIsSyslog = order[slot].anchored && regexes.isSyslogTemplate(templateIndex)
         return Found(template: templateIndex, dateRange: dateRange, failed: false)
+    }
+
+    /// `record` for the commonest line of a syslog file: the last winner, a line-anchored
+    /// template (`lastWinnerIsSyslog`), matched the ASCII `line` again, from its start to
+    /// `end` (> 0). `record` would reach the same state: distance 0, characters around the
+    /// date read as bytes, no reordering (the winner is `lastSlot`). Returns the template.
+    mutating func recordSyslogRepeat(in line: UnsafeBufferPointer<UInt8>, end: Int, now: Double) -> Int {
+        let slot = lastSlot
+        order[slot].hits += 1
+        order[slot].lastUsed = now
+        order[slot].distance = 0
+        let templateIndex = order[slot].template
+        hitsByTemplate[templateIndex] += 1
+        if firstUnused == slot { firstUnused += 1 }
+        lastPosition = (0, Self.noCharacter, Int32(line[0]))
+        lastEnd = (end, Int32(line[end - 1]), end < line.count ? Int32(line[end]) : Self.noCharacter)
+        return templateIndex
     }
 
     /// The byte window of last line's date in this line, if the characters around it agree.

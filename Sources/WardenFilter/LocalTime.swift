@@ -5,6 +5,9 @@ import Glibc
 /// shifts, which fail2ban's year inference relies on.
 enum CivilTime {
     static let minimumYear = 1, maximumYear = 9999
+    /// Naive seconds of 0001-01-01 00:00:00 and 9999-12-31 23:59:59, Python's datetime range.
+    static var minimumNaive: Int { -62_135_596_800 }
+    static var maximumNaive: Int { 253_402_300_799 }
 
     static func isLeap(_ year: Int) -> Bool { year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) }
 
@@ -59,7 +62,8 @@ enum CivilTime {
 struct LocalTimeConverter {
     private struct CachedDay { var day: Int; var midnight: Int? }
     private var recent: (CachedDay, CachedDay) = (CachedDay(day: .min, midnight: nil), CachedDay(day: .min, midnight: nil))
-    private var nowSecond: Int = .min
+    /// The values of `now` that round down to the second `nowFields` describes.
+    private var nowSpan = (lower: Double.infinity, upper: -Double.infinity)
     private var nowFields = (year: 0, month: 0, day: 0, naive: 0)
 
     mutating func epoch(naive: Int) -> Int {
@@ -80,18 +84,23 @@ struct LocalTimeConverter {
     /// The local date of `now` and its naive seconds (fraction dropped: it cannot change
     /// a comparison with a whole-second date).
     mutating func localNow(_ now: Double) -> (year: Int, month: Int, day: Int, naive: Int) {
-        // A "now" outside years 1...9999 (or NaN) is clamped rather than trapping.
+        if now >= nowSpan.lower && now < nowSpan.upper { return nowFields }
+        return breakDown(now)
+    }
+
+    @inline(never)
+    private mutating func breakDown(_ now: Double) -> (year: Int, month: Int, day: Int, naive: Int) {
+        // A "now" outside years 1...9999 (or NaN) is clamped rather than trapping; such a
+        // "now" is outside `nowSpan`, so it is broken down on every call.
         let second = now.isNaN ? 0 : Int(min(max(now, -62_135_596_800), 253_402_300_799).rounded(.down))
-        if second != nowSecond {
-            nowSecond = second
-            var time = time_t(second)
-            var fields = tm()
-            localtime_r(&time, &fields)
-            let year = Int(fields.tm_year) + 1900, month = Int(fields.tm_mon) + 1, day = Int(fields.tm_mday)
-            nowFields = (year, month, day, CivilTime.naiveSeconds(
-                year: year, month: month, day: day,
-                hour: Int(fields.tm_hour), minute: Int(fields.tm_min), second: Int(fields.tm_sec)))
-        }
+        nowSpan = (Double(second), Double(second) + 1)
+        var time = time_t(second)
+        var fields = tm()
+        localtime_r(&time, &fields)
+        let year = Int(fields.tm_year) + 1900, month = Int(fields.tm_mon) + 1, day = Int(fields.tm_mday)
+        nowFields = (year, month, day, CivilTime.naiveSeconds(
+            year: year, month: month, day: day,
+            hour: Int(fields.tm_hour), minute: Int(fields.tm_min), second: Int(fields.tm_sec)))
         return nowFields
     }
 
