@@ -5,9 +5,11 @@ struct DateFinder {
     private(set) var selection: DateTemplateSelection
     private let zone: LogTimeZone
     private var clock = LocalTimeConverter()
-    /// The last (year, month, day) the syslog conversion met, packed, and its naive
-    /// midnight (nil: no such date, which `finish` reports).
-    private var syslogDay = (key: -1, midnight: Int?.none)
+    /// The last (year, month, day) the syslog conversion met, packed; its naive midnight
+    /// (nil: no such date, which `finish` reports); and the Unix time of that midnight in
+    /// local time when the day has no DST change near it (then, as in
+    /// `LocalTimeConverter.epoch`, a time of the day is midnight plus its seconds).
+    private var syslogDay = (key: -1, naive: Int?.none, local: Int?.none)
 
     init(templates: [DateTemplate], zone: LogTimeZone) {
         selection = DateTemplateSelection(templates: templates)
@@ -58,26 +60,31 @@ struct DateFinder {
                                         now: Double) -> DateConversion {
         let localNow = clock.localNow(now)
         let key = localNow.year << 9 | fields.month << 5 | fields.day
-        if key != syslogDay.key { syslogDay = (key, Self.midnight(year: localNow.year, month: fields.month, day: fields.day)) }
-        if let midnight = syslogDay.midnight, fields.hour <= 23, fields.minute <= 59, fields.second <= 59 {
-            var naive = midnight + fields.hour * 3600 + fields.minute * 60 + fields.second
-            var offset: Int?
-            if case .fixed(let seconds) = zone {
-                naive -= seconds
-                offset = seconds
-            }
-            if naive >= CivilTime.minimumNaive && naive <= CivilTime.maximumNaive && naive <= localNow.naive + 86400 {
-                return .time(Double(offset == nil ? clock.epoch(naive: naive) : naive))
+        if key != syslogDay.key { syslogDay = Self.syslogDay(key, year: localNow.year, month: fields.month, day: fields.day) }
+        if let midnight = syslogDay.naive, fields.hour <= 23, fields.minute <= 59, fields.second <= 59 {
+            let secondOfDay = fields.hour * 3600 + fields.minute * 60 + fields.second
+            switch zone {
+            case .local:
+                // A valid date of years 1...9999 is representable.
+                let naive = midnight + secondOfDay
+                guard naive <= localNow.naive + 86400 else { break }
+                return .time(Double(syslogDay.local.map { $0 + secondOfDay } ?? clock.epoch(naive: naive)))
+            case .fixed(let offset):
+                let naive = midnight + secondOfDay - offset
+                guard naive >= CivilTime.minimumNaive && naive <= CivilTime.maximumNaive && naive <= localNow.naive + 86400
+                else { break }
+                return .time(Double(naive))
             }
         }
         return finishSyslog(fields, line: line, now: now)
     }
 
-    /// Naive midnight of a day `finish` accepts, nil for one it rejects.
-    private static func midnight(year: Int, month: Int, day: Int) -> Int? {
+    /// `syslogDay` for a date: nil midnights for a day `finish` rejects.
+    private static func syslogDay(_ key: Int, year: Int, month: Int, day: Int) -> (key: Int, naive: Int?, local: Int?) {
         guard (CivilTime.minimumYear...CivilTime.maximumYear).contains(year), day <= CivilTime.daysInMonth(year, month)
-        else { return nil }
-        return CivilTime.days(year: year, month: month, day: day) * 86400
+        else { return (key, nil, nil) }
+        let days = CivilTime.days(year: year, month: month, day: day)
+        return (key, days * 86400, LocalTimeConverter.regularMidnight(day: days))
     }
 
     /// The syslog dates `convertSyslog` does not compute itself: invalid ones, last

@@ -119,7 +119,9 @@ struct LocalTimeConverter {
         return Int(Glibc.mktime(&fields))
     }
 
-    private static func regularMidnight(day: Int) -> Int? {
+    /// The Unix time of local midnight starting `day` (days since 1970-01-01) when the day
+    /// has no DST change near it, else nil.
+    static func regularMidnight(day: Int) -> Int? {
         let midnight = mktime(naive: day * 86400)
         let offset = utcOffset(at: midnight)
         // Midnight itself must exist and map back to this day at 00:00.
