@@ -5,11 +5,9 @@ struct DateFinder {
     private(set) var selection: DateTemplateSelection
     private let zone: LogTimeZone
     private var clock = LocalTimeConverter()
-    /// The last (year, month, day) the syslog conversion met, packed; its naive midnight
-    /// (nil: no such date, which `finish` reports); and the Unix time of that midnight in
-    /// local time when the day has no DST change near it (then, as in
-    /// `LocalTimeConverter.epoch`, a time of the day is midnight plus its seconds).
-    private var syslogDay = (key: -1, naive: Int?.none, local: Int?.none)
+    /// The last (year, month, day) the syslog conversion met, packed, and its days since
+    /// 1970-01-01 (nil: no such date, which `finish` reports).
+    private var syslogDay = (key: -1, days: Int?.none)
 
     init(templates: [DateTemplate], zone: LogTimeZone) {
         selection = DateTemplateSelection(templates: templates)
@@ -32,8 +30,10 @@ struct DateFinder {
         return findDateBySelection(in: line, isASCII: isASCII, now: now)
     }
 
+    /// The date of `line` by fail2ban's selection, without the syslog lane (internal: the
+    /// tests compare the two).
     @inline(never)
-    private mutating func findDateBySelection(in line: UnsafeBufferPointer<UInt8>, isASCII: Bool, now: Double) -> DateMatch? {
+    mutating func findDateBySelection(in line: UnsafeBufferPointer<UInt8>, isASCII: Bool, now: Double) -> DateMatch? {
         guard let found = selection.select(in: line, isASCII: isASCII, now: now),
               let template = selection.regexes.compiled(found.template) else { return nil }
         if found.failed { return DateMatch(.lineError, range: found.dateRange, templateIndex: found.template) }
@@ -55,22 +55,22 @@ struct DateFinder {
     /// The syslog template's time: `DateFieldParser.finish` for a date without year,
     /// weekday or zone, computed here while the date is plain (a valid day of the
     /// current year, a valid time, no year rollover) and left to `finish` otherwise. The
-    /// day's validation and naive midnight are kept for the last (year, month, day).
-    private mutating func convertSyslog(_ fields: SyslogDateReader.Fields, line: UnsafeBufferPointer<UInt8>,
+    /// day's validation and number are kept for the last (year, month, day). The libc
+    /// calls are `finish`'s, in the same order (see `LocalTimeConverter.epoch(day:secondOfDay:)`).
+    mutating func convertSyslog(_ fields: SyslogDateReader.Fields, line: UnsafeBufferPointer<UInt8>,
                                         now: Double) -> DateConversion {
         let localNow = clock.localNow(now)
         let key = localNow.year << 9 | fields.month << 5 | fields.day
         if key != syslogDay.key { syslogDay = Self.syslogDay(key, year: localNow.year, month: fields.month, day: fields.day) }
-        if let midnight = syslogDay.naive, fields.hour <= 23, fields.minute <= 59, fields.second <= 59 {
+        if let days = syslogDay.days, fields.hour <= 23, fields.minute <= 59, fields.second <= 59 {
             let secondOfDay = fields.hour * 3600 + fields.minute * 60 + fields.second
             switch zone {
             case .local:
                 // A valid date of years 1...9999 is representable.
-                let naive = midnight + secondOfDay
-                guard naive <= localNow.naive + 86400 else { break }
-                return .time(Double(syslogDay.local.map { $0 + secondOfDay } ?? clock.epoch(naive: naive)))
+                guard days * 86400 + secondOfDay <= localNow.naive + 86400 else { break }
+                return .time(Double(clock.epoch(day: days, secondOfDay: secondOfDay)))
             case .fixed(let offset):
-                let naive = midnight + secondOfDay - offset
+                let naive = days * 86400 + secondOfDay - offset
                 guard naive >= CivilTime.minimumNaive && naive <= CivilTime.maximumNaive && naive <= localNow.naive + 86400
                 else { break }
                 return .time(Double(naive))
@@ -79,12 +79,11 @@ struct DateFinder {
         return finishSyslog(fields, line: line, now: now)
     }
 
-    /// `syslogDay` for a date: nil midnights for a day `finish` rejects.
-    private static func syslogDay(_ key: Int, year: Int, month: Int, day: Int) -> (key: Int, naive: Int?, local: Int?) {
+    /// `syslogDay` for a date: nil days for a day `finish` rejects.
+    private static func syslogDay(_ key: Int, year: Int, month: Int, day: Int) -> (key: Int, days: Int?) {
         guard (CivilTime.minimumYear...CivilTime.maximumYear).contains(year), day <= CivilTime.daysInMonth(year, month)
-        else { return (key, nil, nil) }
-        let days = CivilTime.days(year: year, month: month, day: day)
-        return (key, days * 86400, LocalTimeConverter.regularMidnight(day: days))
+        else { return (key, nil) }
+        return (key, CivilTime.days(year: year, month: month, day: day))
     }
 
     /// The syslog dates `convertSyslog` does not compute itself: invalid ones, last

@@ -68,17 +68,29 @@ struct LocalTimeConverter {
 
     mutating func epoch(naive: Int) -> Int {
         let day = naive >= 0 ? naive / 86400 : (naive - 86399) / 86400
-        let secondOfDay = naive - day * 86400
-        if recent.0.day != day {
-            if recent.1.day == day {
-                swap(&recent.0, &recent.1)
-            } else {
-                recent.1 = recent.0
-                recent.0 = CachedDay(day: day, midnight: Self.regularMidnight(day: day))
-            }
-        }
+        return epoch(day: day, secondOfDay: naive - day * 86400)
+    }
+
+    /// `epoch(naive:)` of `secondOfDay` (0..<86400) on `day` (days since 1970-01-01).
+    ///
+    /// Its libc calls must stay exactly those of `epoch(naive:)`: glibc's `mktime` starts
+    /// from the UTC offset of its previous result, and a local time that a DST change
+    /// repeats or skips gets the answer that guess leads to, as in Python.
+    @inline(__always)
+    mutating func epoch(day: Int, secondOfDay: Int) -> Int {
+        if recent.0.day != day { use(day) }
         if let midnight = recent.0.midnight { return midnight + secondOfDay }
-        return Self.mktime(naive: naive)
+        return Self.mktime(naive: day * 86400 + secondOfDay)
+    }
+
+    @inline(never)
+    private mutating func use(_ day: Int) {
+        if recent.1.day == day {
+            swap(&recent.0, &recent.1)
+        } else {
+            recent.1 = recent.0
+            recent.0 = CachedDay(day: day, midnight: Self.regularMidnight(day: day))
+        }
     }
 
     /// The local date of `now` and its naive seconds (fraction dropped: it cannot change
@@ -119,9 +131,7 @@ struct LocalTimeConverter {
         return Int(Glibc.mktime(&fields))
     }
 
-    /// The Unix time of local midnight starting `day` (days since 1970-01-01) when the day
-    /// has no DST change near it, else nil.
-    static func regularMidnight(day: Int) -> Int? {
+    private static func regularMidnight(day: Int) -> Int? {
         let midnight = mktime(naive: day * 86400)
         let offset = utcOffset(at: midnight)
         // Midnight itself must exist and map back to this day at 00:00.
