@@ -24,7 +24,7 @@ struct DateFinder {
     mutating func findDate(in line: UnsafeBufferPointer<UInt8>, isASCII: Bool, now: Double) -> DateMatch? {
         var match = SyslogDateReader.Match()
         if isASCII && selection.lastWinnerIsSyslog && SyslogDateReader.match(line, into: &match) {
-            let template = selection.recordSyslogRepeat(in: line, end: match.date.upperBound, now: now)
+            let template = selection.recordSyslogRepeat(now: now)
             return DateMatch(convertSyslog(match.fields, line: line, now: now), range: match.date, templateIndex: template)
         }
         return findDateBySelection(in: line, isASCII: isASCII, now: now)

@@ -159,14 +159,15 @@ struct DateTemplateSelection {
     }
 
     /// `record` for the commonest line of a syslog file: the last winner, a line-anchored
-    /// template (`lastWinnerIsSyslog`), matched the ASCII `line` again, from its start to
-    /// `end` (> 0). `record` would reach the same state: distance 0, characters around the
-    /// date read as bytes, no reordering (the winner is `lastSlot`). Returns the template.
-    mutating func recordSyslogRepeat(in line: UnsafeBufferPointer<UInt8>, end: Int, now: Double) -> Int {
+    /// template (`lastWinnerIsSyslog`), matched again from the line start. `record` would
+    /// count the hit, set its time and leave the rest as it is: the distance stays 0
+    /// (the template's match starts at byte 0), no reordering (the winner is `lastSlot`),
+    /// and the characters around the date and its end are only read while the last winner
+    /// is not line-anchored (the window of `lastWindow`), and the `record` that makes such
+    /// a template the last winner sets them. Returns the template.
+    mutating func recordSyslogRepeat(now: Double) -> Int {
         repeats.count += 1
         repeats.lastUsed = now
-        lastPosition = (0, Self.noCharacter, Int32(line[0]))
-        lastEnd = (end, Int32(line[end - 1]), end < line.count ? Int32(line[end]) : Self.noCharacter)
         return lastTemplate
     }
 

@@ -28,7 +28,7 @@ struct SyslogLaneTests {
         let date = syslogDate(now + Double(Int.random(in: -3 * 86400...2 * 86400, using: &random)))
         let tail = [" web1 sshd[20001]: Failed password for git from 10.0.0.1 port 42028 ssh2", " host x", ""]
             .randomElement(using: &random)!
-        switch Int.random(in: 0..<40, using: &random) {
+        switch Int.random(in: 0..<44, using: &random) {
         case 0: return "Sun " + date + tail
         case 1: return "<<" + date + ".123456" + tail
         case 2: return date + " 2024" + tail                        // a year: PCRE2 decides
@@ -45,6 +45,11 @@ struct SyslogLaneTests {
         case 13: return "no date here"
         case 14: return ""
         case 15: return "x " + date + tail                           // not at the line start
+        // Two dates at different distances: the walk's fallbacks decide.
+        case 16: return "host 10:00:00 2024-03-02 x " + date
+        case 17: return "[02/Mar/2024:10:00:00 +0100] " + date + tail
+        case 18: return "a " + date + " b 2024-03-02T10:00:00"
+        case 19: return "x 2024-03-02 10:00:00 " + date + " 02/03/2024 10:00:00"
         default: return date + tail
         }
     }
