@@ -5,6 +5,8 @@ struct DateFinder {
     private(set) var selection: DateTemplateSelection
     private let zone: LogTimeZone
     private var clock = LocalTimeConverter()
+    /// The syslog lane's reader, which keeps the last line's head.
+    private var syslog = SyslogDateReader()
     /// The last (year, month, day) the syslog conversion met, packed, and its days since
     /// 1970-01-01 (nil: no such date, which `finish` reports).
     private var syslogDay = (key: -1, days: Int?.none)
@@ -22,10 +24,11 @@ struct DateFinder {
     /// template and span; only its bookkeeping is left to do. (The lane does not record
     /// the groups in the match data: nothing reads them after this line's selection.)
     mutating func findDate(in line: UnsafeBufferPointer<UInt8>, isASCII: Bool, now: Double) -> DateMatch? {
-        var match = SyslogDateReader.Match()
-        if isASCII && selection.lastWinnerIsSyslog && SyslogDateReader.match(line, into: &match) {
+        if isASCII && selection.lastWinnerIsSyslog && syslog.read(line) {
             let template = selection.recordSyslogRepeat(now: now)
-            return DateMatch(convertSyslog(match.fields, line: line, now: now), range: match.date, templateIndex: template)
+            let time = convertSyslog(month: syslog.match.month, day: syslog.match.day, hour: syslog.match.hour,
+                                     minute: syslog.match.minute, second: syslog.match.second, now: now)
+            return DateMatch(time, range: syslog.match.date, templateIndex: template)
         }
         return findDateBySelection(in: line, isASCII: isASCII, now: now)
     }
@@ -43,7 +46,8 @@ struct DateFinder {
         let match = selection.regexes.data, zone = zone
         let conversion: DateConversion
         if let fields = selection.regexes.syslogFields {
-            conversion = convertSyslog(fields, line: line, now: now)
+            conversion = convertSyslog(month: fields.month, day: fields.day, hour: fields.hour, minute: fields.minute,
+                                       second: fields.second, now: now)
         } else {
             conversion = template._withUnsafeGuaranteedRef {
                 Self.convert($0.value, line: line, match: match, zone: zone, now: now, clock: &clock)
@@ -57,13 +61,12 @@ struct DateFinder {
     /// current year, a valid time, no year rollover) and left to `finish` otherwise. The
     /// day's validation and number are kept for the last (year, month, day). The libc
     /// calls are `finish`'s, in the same order (see `LocalTimeConverter.epoch(day:secondOfDay:)`).
-    mutating func convertSyslog(_ fields: SyslogDateReader.Fields, line: UnsafeBufferPointer<UInt8>,
-                                        now: Double) -> DateConversion {
+    mutating func convertSyslog(month: Int, day: Int, hour: Int, minute: Int, second: Int, now: Double) -> DateConversion {
         let localNow = clock.localNow(now)
-        let key = localNow.year << 9 | fields.month << 5 | fields.day
-        if key != syslogDay.key { syslogDay = Self.syslogDay(key, year: localNow.year, month: fields.month, day: fields.day) }
-        if let days = syslogDay.days, fields.hour <= 23, fields.minute <= 59, fields.second <= 59 {
-            let secondOfDay = fields.hour * 3600 + fields.minute * 60 + fields.second
+        let key = localNow.year << 9 | month << 5 | day
+        if key != syslogDay.key { syslogDay = Self.syslogDay(key, year: localNow.year, month: month, day: day) }
+        if let days = syslogDay.days, hour <= 23, minute <= 59, second <= 59 {
+            let secondOfDay = hour * 3600 + minute * 60 + second
             switch zone {
             case .local:
                 // A valid date of years 1...9999 is representable.
@@ -76,7 +79,7 @@ struct DateFinder {
                 return .time(Double(naive))
             }
         }
-        return finishSyslog(fields, line: line, now: now)
+        return finishSyslog(month: month, day: day, hour: hour, minute: minute, second: second, now: now)
     }
 
     /// `syslogDay` for a date: nil days for a day `finish` rejects.
@@ -89,12 +92,10 @@ struct DateFinder {
     /// The syslog dates `convertSyslog` does not compute itself: invalid ones, last
     /// year's, the extremes of the calendar.
     @inline(never)
-    private mutating func finishSyslog(_ fields: SyslogDateReader.Fields, line: UnsafeBufferPointer<UInt8>,
-                                       now: Double) -> DateConversion {
-        DateFieldParser(line: line, match: selection.regexes.data).finish(
-            year: nil, month: fields.month, day: fields.day, hour: fields.hour, minute: fields.minute, second: fields.second,
-            weekday: nil, julian: nil, weekOfYear: nil, weekStartsMonday: false,
-            offsetSeconds: nil, zone: zone, now: now, clock: &clock)
+    private mutating func finishSyslog(month: Int, day: Int, hour: Int, minute: Int, second: Int, now: Double) -> DateConversion {
+        DateFieldParser.finish(year: nil, month: month, day: day, hour: hour, minute: minute, second: second,
+                               weekday: nil, julian: nil, weekOfYear: nil, weekStartsMonday: false,
+                               offsetSeconds: nil, zone: zone, now: now, clock: &clock)
     }
 
     private static func convert(_ value: borrowing DateTemplate.Value, line: UnsafeBufferPointer<UInt8>, match: PCREMatchData,

@@ -12,10 +12,11 @@
 /// checks both against PCRE2 and the general conversion.
 ///
 /// It runs on nearly every line of a syslog file, so it is written for a small, branchy
-/// but straight code path: one out-of-line copy, no bounds checks (a line shorter than the
-/// furthest byte it may look at is read from a zero-padded copy), characters classified
-/// by bit masks and month names compared as one 32-bit load.
-enum SyslogDateReader {
+/// but straight code path: no bounds checks (a line shorter than the furthest byte it may
+/// look at is read from a zero-padded copy), characters classified by bit masks, month
+/// names compared as one 32-bit load. And consecutive lines mostly share their date up to
+/// the seconds: `read(_:)` reads that part again only when the bytes differ.
+struct SyslogDateReader {
     /// The template's fields as the conversion needs them (fail2ban drops the fraction).
     struct Fields {
         let month: Int, day: Int, hour: Int, minute: Int, second: Int
@@ -26,9 +27,9 @@ enum SyslogDateReader {
     /// the minute and second follow the hour, each after its colon, and a fraction fills
     /// the rest up to `end`). Written field by field into the caller's memory, which costs
     /// fewer instructions than packing a result into registers.
-    struct Match {
+    struct Match: Equatable {
         fileprivate(set) var dateStart = 0, monthStart = 0, dayLength = 0, hourStart = 0
-        fileprivate(set) var hourLength = 0, minuteLength = 0, secondLength = 0, end = 0
+        fileprivate(set) var hourLength = 0, minuteLength = 0, secondStart = 0, secondLength = 0, end = 0
         fileprivate(set) var month = 0, day = 0, hour = 0, minute = 0, second = 0
 
         /// Group 1, the date fail2ban cuts out; group 0 runs from the line start to its end.
@@ -55,6 +56,37 @@ enum SyslogDateReader {
     private static let reach = 32
 
     private static let space: UInt8 = 0x20, colon: UInt8 = 0x3A, dot: UInt8 = 0x2E
+
+    /// The last line `read(_:)` read.
+    private(set) var match = Match()
+    /// That line's head, its bytes before the seconds (`match.secondStart` of them, 10 to
+    /// 20), as words loaded at offsets 0, min(8, length − 8) and length − 8: together they
+    /// cover the head and nothing past it. Length 0: no head to compare with.
+    private var head = (length: 0, words: (UInt64(0), UInt64(0), UInt64(0)))
+
+    /// `match(_:into:)` into `match`, reading only the seconds and what follows when the
+    /// line starts with the last read line's head. That is exact: every step before the
+    /// seconds looks only at bytes of the head (the lookahead after a one-digit minute
+    /// stops at its colon), so on the same bytes it takes the same path to the same values.
+    mutating func read(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
+        if line.count >= Self.reach, let bytes = line.baseAddress, head.length != 0,
+           Self.words(bytes, head.length) == head.words {
+            return Self.readFromSecond(bytes, into: &match)
+        }
+        guard Self.match(line, into: &match), let bytes = line.baseAddress else {
+            head.length = 0
+            return false
+        }
+        head = (match.secondStart, Self.words(bytes, match.secondStart))
+        return true
+    }
+
+    @inline(__always)
+    private static func words(_ bytes: UnsafePointer<UInt8>, _ length: Int) -> (UInt64, UInt64, UInt64) {
+        let raw = UnsafeRawPointer(bytes)
+        return (raw.loadUnaligned(as: UInt64.self), raw.loadUnaligned(fromByteOffset: min(8, length - 8), as: UInt64.self),
+                raw.loadUnaligned(fromByteOffset: length - 8, as: UInt64.self))
+    }
 
     /// PCRE2's match of `pattern` on the ASCII `line`, its groups recorded in `data`; nil
     /// when the line needs PCRE2 to decide (no match, a year, a path that backtracks).
@@ -118,8 +150,15 @@ enum SyslogDateReader {
         let minute = hour + hourLength + 1, minuteLength = leadDigitNumber(bytes + minute, lead: 0x35) { $0 == colon }
         guard minuteLength != 0 else { return false }
         (match.minuteLength, match.minute) = (minuteLength, number(bytes + minute, minuteLength))
+        match.secondStart = minute + minuteLength + 1
+        return readFromSecond(bytes, into: &match)
+    }
+
+    /// The rest of a match from `match.secondStart`, on `reach` readable bytes.
+    @inline(__always)
+    private static func readFromSecond(_ bytes: UnsafePointer<UInt8>, into match: inout Match) -> Bool {
         // `[0-5]?\d|6[0-1]`: only `.`, a space or a non-word character can follow.
-        let second = minute + minuteLength + 1
+        let second = match.secondStart
         var secondLength = leadDigitNumber(bytes + second, lead: 0x35) { !isDigit($0) }
         if secondLength == 0 && bytes[second] == 0x36 && (bytes[second + 1] == 0x30 || bytes[second + 1] == 0x31)
             && !isDigit(bytes[second + 2]) {
@@ -127,7 +166,7 @@ enum SyslogDateReader {
         }
         guard secondLength != 0 else { return false }
         (match.secondLength, match.second) = (secondLength, number(bytes + second, secondLength))
-        position = second + secondLength
+        var position = second + secondLength
 
         // `(?:\.(?P<f>[0-9]{1,6}))?`: greedy, up to six digits.
         if bytes[position] == dot && isDigit(bytes[position + 1]) {
