@@ -65,15 +65,17 @@ struct DateFinder {
         let localNow = clock.localNow(now)
         let key = localNow.year << 9 | month << 5 | day
         if key != syslogDay.key { syslogDay = Self.syslogDay(key, year: localNow.year, month: month, day: day) }
-        if let days = syslogDay.days, hour <= 23, minute <= 59, second <= 59 {
-            let secondOfDay = hour * 3600 + minute * 60 + second
+        // The values are the reader's, from one or two digits (0...99): one sign test checks
+        // the time's range, and no arithmetic below can overflow.
+        if let days = syslogDay.days, (23 - hour) | (59 - minute) | (59 - second) >= 0 {
+            let secondOfDay = hour &* 3600 &+ minute &* 60 &+ second
             switch zone {
             case .local:
                 // A valid date of years 1...9999 is representable.
-                guard days * 86400 + secondOfDay <= localNow.naive + 86400 else { break }
+                guard days &* 86400 &+ secondOfDay <= localNow.naive &+ 86400 else { break }
                 return .time(Double(clock.epoch(day: days, secondOfDay: secondOfDay)))
             case .fixed(let offset):
-                let naive = days * 86400 + secondOfDay - offset
+                let naive = days &* 86400 &+ secondOfDay - offset
                 guard naive >= CivilTime.minimumNaive && naive <= CivilTime.maximumNaive && naive <= localNow.naive + 86400
                 else { break }
                 return .time(Double(naive))

@@ -61,31 +61,43 @@ struct SyslogDateReader {
     private(set) var match = Match()
     /// That line's head, its bytes before the seconds (`match.secondStart` of them, 10 to
     /// 20), as words loaded at offsets 0, min(8, length − 8) and length − 8: together they
-    /// cover the head and nothing past it. Length 0: no head to compare with.
-    private var head = (length: 0, words: (UInt64(0), UInt64(0), UInt64(0)))
+    /// cover the head and nothing past it.
+    private var head = noHead
+    /// No line read: bytes 0xFF, which no ASCII line starts with.
+    private static let noHead = (length: 10, words: (UInt64.max, UInt64.max, UInt64.max))
 
-    /// `match(_:into:)` into `match`, reading only the seconds and what follows when the
-    /// line starts with the last read line's head. That is exact: every step before the
-    /// seconds looks only at bytes of the head (the lookahead after a one-digit minute
-    /// stops at its colon), so on the same bytes it takes the same path to the same values.
+    /// `match(_:into:)` on the ASCII `line` into `match`, reading only the seconds and
+    /// what follows when the line starts with the last read line's head. That is exact:
+    /// every step before the seconds looks only at bytes of the head (the lookahead after
+    /// a one-digit minute stops at its colon), so on the same bytes it takes the same path
+    /// to the same values.
     mutating func read(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
-        if line.count >= Self.reach, let bytes = line.baseAddress, head.length != 0,
-           Self.words(bytes, head.length) == head.words {
-            return Self.readFromSecond(bytes, into: &match)
+        if line.count >= Self.reach {
+            // A line that long has a base address.
+            let bytes = line.baseAddress.unsafelyUnwrapped
+            if Self.differences(bytes, head) == 0 { return Self.readFromSecond(bytes, into: &match) }
         }
-        guard Self.match(line, into: &match), let bytes = line.baseAddress else {
-            head.length = 0
+        guard Self.match(line, into: &match) else {
+            head = Self.noHead
             return false
         }
-        head = (match.secondStart, Self.words(bytes, match.secondStart))
+        head.length = match.secondStart
+        head.words = Self.words(line.baseAddress.unsafelyUnwrapped, head.length)
         return true
     }
 
     @inline(__always)
     private static func words(_ bytes: UnsafePointer<UInt8>, _ length: Int) -> (UInt64, UInt64, UInt64) {
         let raw = UnsafeRawPointer(bytes)
-        return (raw.loadUnaligned(as: UInt64.self), raw.loadUnaligned(fromByteOffset: min(8, length - 8), as: UInt64.self),
-                raw.loadUnaligned(fromByteOffset: length - 8, as: UInt64.self))
+        return (raw.loadUnaligned(as: UInt64.self), raw.loadUnaligned(fromByteOffset: min(8, length &- 8), as: UInt64.self),
+                raw.loadUnaligned(fromByteOffset: length &- 8, as: UInt64.self))
+    }
+
+    /// The bits in which `bytes` differ from `head` (one test instead of three).
+    @inline(__always)
+    private static func differences(_ bytes: UnsafePointer<UInt8>, _ head: (length: Int, words: (UInt64, UInt64, UInt64))) -> UInt64 {
+        let words = words(bytes, head.length)
+        return (words.0 ^ head.words.0) | (words.1 ^ head.words.1) | (words.2 ^ head.words.2)
     }
 
     /// PCRE2's match of `pattern` on the ASCII `line`, its groups recorded in `data`; nil
