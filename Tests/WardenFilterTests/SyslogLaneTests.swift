@@ -63,6 +63,7 @@ struct SyslogLaneTests {
             (1_769_904_000, .local),                    // 2026-02-01
             (1_735_686_000 - 1800, .local),             // New Year 2025, 23:30 local
             (1_711_846_800, .local),                    // 2024-03-31, DST starts
+            (1_729_985_400, .local),                    // 2024-10-27 01:30 CEST, an hour repeats
             (1_709_200_000, .fixed(offsetSeconds: 0)),  // 2024-02-29
             (1_735_686_000, .fixed(offsetSeconds: -19800)),
         ]
