@@ -67,7 +67,7 @@ struct DateFinder {
         if key != syslogDay.key { syslogDay = Self.syslogDay(key, year: localNow.year, month: month, day: day) }
         // The values are the reader's, from one or two digits (0...99): one sign test checks
         // the time's range, and no arithmetic below can overflow.
-        if let days = syslogDay.days, (23 - hour) | (59 - minute) | (59 - second) >= 0 {
+        if let days = syslogDay.days, (23 &- hour) | (59 &- minute) | (59 &- second) >= 0 {
             let secondOfDay = hour &* 3600 &+ minute &* 60 &+ second
             switch zone {
             case .local:
@@ -84,7 +84,9 @@ struct DateFinder {
         return finishSyslog(month: month, day: day, hour: hour, minute: minute, second: second, now: now)
     }
 
-    /// `syslogDay` for a date: nil days for a day `finish` rejects.
+    /// `syslogDay` for a date: nil days for a day `finish` rejects. Out of line: the day
+    /// changes rarely, and inline it would sit between the hot instructions.
+    @inline(never)
     private static func syslogDay(_ key: Int, year: Int, month: Int, day: Int) -> (key: Int, days: Int?) {
         guard (CivilTime.minimumYear...CivilTime.maximumYear).contains(year), day <= CivilTime.daysInMonth(year, month)
         else { return (key, nil) }
