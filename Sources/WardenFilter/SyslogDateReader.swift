@@ -77,6 +77,13 @@ struct SyslogDateReader {
             let bytes = line.baseAddress.unsafelyUnwrapped
             if Self.differences(bytes, head) == 0 { return Self.readFromSecond(bytes, into: &match) }
         }
+        return readAfresh(line)
+    }
+
+    /// `read(_:)` without a head to reuse. Out of line, so that the reading from the
+    /// seconds on stays in few cache lines.
+    @inline(never)
+    private mutating func readAfresh(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
         guard Self.match(line, into: &match) else {
             head = Self.noHead
             return false
