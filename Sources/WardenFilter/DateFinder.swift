@@ -23,8 +23,11 @@ struct DateFinder {
     /// `SyslogDateReader` reads the line, the general selection would pick the same
     /// template and span; only its bookkeeping is left to do. (The lane does not record
     /// the groups in the match data: nothing reads them after this line's selection.)
+    ///
+    /// (`_fastPath`: nearly every line of a syslog file takes the lane; the hint makes the
+    /// compiler lay it out in a straight line, in fewer instruction-cache lines.)
     mutating func findDate(in line: UnsafeBufferPointer<UInt8>, isASCII: Bool, now: Double) -> DateMatch? {
-        if isASCII && selection.lastWinnerIsSyslog && syslog.read(line) {
+        if _fastPath(isASCII && selection.lastWinnerIsSyslog && syslog.read(line)) {
             let template = selection.recordSyslogRepeat(now: now)
             let time = convertSyslog(month: syslog.match.month, day: syslog.match.day, hour: syslog.match.hour,
                                      minute: syslog.match.minute, second: syslog.match.second, now: now)
@@ -66,8 +69,8 @@ struct DateFinder {
         let key = localNow.year << 9 | month << 5 | day
         if key != syslogDay.key { syslogDay = Self.syslogDay(key, year: localNow.year, month: month, day: day) }
         // The values are the reader's, from one or two digits (0...99): one sign test checks
-        // the time's range, and no arithmetic below can overflow.
-        if let days = syslogDay.days, (23 &- hour) | (59 &- minute) | (59 &- second) >= 0 {
+        // the time's range, and no arithmetic below can overflow. (`_fastPath`: as in `findDate`.)
+        if let days = syslogDay.days, _fastPath((23 &- hour) | (59 &- minute) | (59 &- second) >= 0) {
             let secondOfDay = hour &* 3600 &+ minute &* 60 &+ second
             switch zone {
             case .local:
