@@ -83,6 +83,7 @@ struct LocalTimeConverter {
         return Self.mktime(naive: day * 86400 + secondOfDay)
     }
 
+    /// Makes `day` the first of the two cached days. Out of line: the day changes rarely.
     @inline(never)
     private mutating func use(_ day: Int) {
         if recent.1.day == day {
