@@ -92,9 +92,9 @@ extension DateFieldParser {
             guard case .minutes(let minutes) = TimeZoneText.offsetMinutes(text(range)) else { return nil }
             offsetSeconds = minutes * 60
         }
-        return finish(year: year, month: month, day: day, hour: hour ?? 0, minute: minute ?? 0, second: second ?? 0,
-                      weekday: weekday, julian: nil, weekOfYear: nil, weekStartsMonday: false,
-                      offsetSeconds: offsetSeconds, zone: zone, now: now, clock: &clock)
+        return Self.finish(year: year, month: month, day: day, hour: hour ?? 0, minute: minute ?? 0, second: second ?? 0,
+                           weekday: weekday, julian: nil, weekOfYear: nil, weekStartsMonday: false,
+                           offsetSeconds: offsetSeconds, zone: zone, now: now, clock: &clock)
     }
 
     /// The span of `number` when the template has that group and it took part.

@@ -109,9 +109,9 @@ struct DateFieldParser {
                 break
             }
         }
-        return finish(year: year, month: month, day: day, hour: hour, minute: minute, second: second,
-                      weekday: weekday, julian: julian, weekOfYear: weekOfYear, weekStartsMonday: weekStartsMonday,
-                      offsetSeconds: offsetSeconds, zone: zone, now: now, clock: &clock)
+        return Self.finish(year: year, month: month, day: day, hour: hour, minute: minute, second: second,
+                           weekday: weekday, julian: julian, weekOfYear: weekOfYear, weekStartsMonday: weekStartsMonday,
+                           offsetSeconds: offsetSeconds, zone: zone, now: now, clock: &clock)
     }
 
     private enum Meridiem { case am, pm, other }
@@ -131,11 +131,12 @@ struct DateFieldParser {
         }
     }
 
-    /// fail2ban's completion and validation of the values read (shared with `DateFieldPlan`).
-    func finish(year parsedYear: Int?, month parsedMonth: Int?, day parsedDay: Int?, hour: Int, minute: Int,
-                        second: Int, weekday: Int?, julian parsedJulian: Int?, weekOfYear: Int?, weekStartsMonday: Bool,
-                        offsetSeconds parsedOffset: Int?, zone: LogTimeZone, now: Double,
-                        clock: inout LocalTimeConverter) -> DateConversion {
+    /// fail2ban's completion and validation of the values read (shared with `DateFieldPlan`
+    /// and the syslog conversion).
+    static func finish(year parsedYear: Int?, month parsedMonth: Int?, day parsedDay: Int?, hour: Int, minute: Int,
+                       second: Int, weekday: Int?, julian parsedJulian: Int?, weekOfYear: Int?, weekStartsMonday: Bool,
+                       offsetSeconds parsedOffset: Int?, zone: LogTimeZone, now: Double,
+                       clock: inout LocalTimeConverter) -> DateConversion {
         let localNow = clock.localNow(now)
         let assumeYear = parsedYear == nil
         var year = parsedYear ?? localNow.year
@@ -189,8 +190,7 @@ struct DateFieldParser {
     }
 
     private static func isRepresentable(_ naive: Int) -> Bool {
-        naive >= CivilTime.naiveSeconds(year: 1, month: 1, day: 1, hour: 0, minute: 0, second: 0) &&
-            naive <= CivilTime.naiveSeconds(year: 9999, month: 12, day: 31, hour: 23, minute: 59, second: 59)
+        naive >= CivilTime.minimumNaive && naive <= CivilTime.maximumNaive
     }
 
     /// Day of the year from a week number and weekday (Python's `_calc_julian_from_U_or_W`).

@@ -37,6 +37,11 @@ struct DateTemplateSearch {
         }
     }
 
+    /// Template `index` has been tried and is the one `SyslogDateReader` reads.
+    func isSyslogTemplate(_ index: Int) -> Bool {
+        fetched[index]?._withUnsafeGuaranteedRef { $0.isSyslogTemplate } ?? false
+    }
+
     /// Template `index`'s regex and reading, once it has been tried; valid while this search lives.
     func compiled(_ index: Int) -> Unmanaged<DateTemplateRegex.Compiled>? { fetched[index] }
 

@@ -51,17 +51,33 @@ struct DateTemplateSelection {
     private var lastEnd = (position: 0x7fff_ffff, before: Int32(-2), after: Int32(-2))
     private var lastSlot = Int.max
     private var firstUnused = 0
-    private(set) var hitsByTemplate: [Int]
+    private var hits: [Int]
+    /// The last winner is a line-anchored template that `SyslogDateReader` reads.
+    private(set) var lastWinnerIsSyslog = false
+    /// The template (declaration order) in `lastSlot`.
+    private var lastTemplate = 0
+    /// Wins of `lastSlot` through `recordSyslogRepeat` not yet added to `order` and
+    /// `hits`, and the time of the latest: a repeat win writes no array (each array write
+    /// checks uniqueness and bounds). `settleRepeats` adds them before anything reads those.
+    private var repeats = (count: 0, lastUsed: 0.0)
+
+    /// Hits per template, in declaration order.
+    var hitsByTemplate: [Int] {
+        var hits = hits
+        if repeats.count > 0 { hits[lastTemplate] += repeats.count }
+        return hits
+    }
 
     init(templates: [DateTemplate]) {
         regexes = DateTemplateSearch(templates: templates)
         order = templates.indices.map {
             Slot(template: $0, templateWeight: templates[$0].weight, anchored: templates[$0].isLineAnchored)
         }
-        hitsByTemplate = Array(repeating: 0, count: templates.count)
+        hits = Array(repeating: 0, count: templates.count)
     }
 
     mutating func select(in line: UnsafeBufferPointer<UInt8>, isASCII: Bool, now: Double) -> Found? {
+        settleRepeats()
         let text = ScalarText(line, isASCII: isASCII)
         var winner: Hit?
         var reserve: (hit: Hit, distance: Int)?
@@ -121,7 +137,7 @@ struct DateTemplateSelection {
         order[hit.slot].lastUsed = now
         order[hit.slot].distance = distance
         let templateIndex = order[hit.slot].template
-        hitsByTemplate[templateIndex] += 1
+        hits[templateIndex] += 1
         if firstUnused == hit.slot { firstUnused += 1 }
         let dateRange = regexes.data.range(of: 1) ?? hit.start..<hit.start
 
@@ -137,7 +153,33 @@ struct DateTemplateSelection {
         var slot = hit.slot
         if slot != 0 && slot != lastSlot { slot = reorder(slot) }
         lastSlot = slot
+        lastTemplate = templateIndex
+        lastWinnerIsSyslog = order[slot].anchored && regexes.isSyslogTemplate(templateIndex)
         return Found(template: templateIndex, dateRange: dateRange, failed: false)
+    }
+
+    /// `record` for the commonest line of a syslog file: the last winner, a line-anchored
+    /// template (`lastWinnerIsSyslog`), matched again from the line start. `record` would
+    /// count the hit, set its time and leave the rest as it is: the distance stays 0
+    /// (the template's match starts at byte 0), no reordering (the winner is `lastSlot`),
+    /// and the characters around the date and its end are only read while the last winner
+    /// is not line-anchored (the window of `lastWindow`), and the `record` that makes such
+    /// a template the last winner sets them. Returns the template.
+    mutating func recordSyslogRepeat(now: Double) -> Int {
+        repeats.count += 1
+        repeats.lastUsed = now
+        return lastTemplate
+    }
+
+    /// Adds the pending repeat wins as `record` would have, one by one.
+    private mutating func settleRepeats() {
+        guard repeats.count > 0 else { return }
+        order[lastSlot].hits += repeats.count
+        order[lastSlot].lastUsed = repeats.lastUsed
+        order[lastSlot].distance = 0
+        hits[lastTemplate] += repeats.count
+        if firstUnused == lastSlot { firstUnused += 1 }
+        repeats.count = 0
     }
 
     /// The byte window of last line's date in this line, if the characters around it agree.

@@ -5,6 +5,9 @@ import Glibc
 /// shifts, which fail2ban's year inference relies on.
 enum CivilTime {
     static let minimumYear = 1, maximumYear = 9999
+    /// Naive seconds of 0001-01-01 00:00:00 and 9999-12-31 23:59:59, Python's datetime range.
+    static var minimumNaive: Int { -62_135_596_800 }
+    static var maximumNaive: Int { 253_402_300_799 }
 
     static func isLeap(_ year: Int) -> Bool { year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) }
 
@@ -59,39 +62,58 @@ enum CivilTime {
 struct LocalTimeConverter {
     private struct CachedDay { var day: Int; var midnight: Int? }
     private var recent: (CachedDay, CachedDay) = (CachedDay(day: .min, midnight: nil), CachedDay(day: .min, midnight: nil))
-    private var nowSecond: Int = .min
+    /// The values of `now` that round down to the second `nowFields` describes.
+    private var nowSpan = (lower: Double.infinity, upper: -Double.infinity)
     private var nowFields = (year: 0, month: 0, day: 0, naive: 0)
 
     mutating func epoch(naive: Int) -> Int {
         let day = naive >= 0 ? naive / 86400 : (naive - 86399) / 86400
-        let secondOfDay = naive - day * 86400
-        if recent.0.day != day {
-            if recent.1.day == day {
-                swap(&recent.0, &recent.1)
-            } else {
-                recent.1 = recent.0
-                recent.0 = CachedDay(day: day, midnight: Self.regularMidnight(day: day))
-            }
-        }
+        return epoch(day: day, secondOfDay: naive - day * 86400)
+    }
+
+    /// `epoch(naive:)` of `secondOfDay` (0..<86400) on `day` (days since 1970-01-01).
+    ///
+    /// Its libc calls must stay exactly those of `epoch(naive:)`: glibc's `mktime` starts
+    /// from the UTC offset of its previous result, and a local time that a DST change
+    /// repeats or skips gets the answer that guess leads to, as in Python.
+    @inline(__always)
+    mutating func epoch(day: Int, secondOfDay: Int) -> Int {
+        if recent.0.day != day { use(day) }
         if let midnight = recent.0.midnight { return midnight + secondOfDay }
-        return Self.mktime(naive: naive)
+        return Self.mktime(naive: day * 86400 + secondOfDay)
+    }
+
+    /// Makes `day` the first of the two cached days. Out of line: the day changes rarely.
+    @inline(never)
+    private mutating func use(_ day: Int) {
+        if recent.1.day == day {
+            swap(&recent.0, &recent.1)
+        } else {
+            recent.1 = recent.0
+            recent.0 = CachedDay(day: day, midnight: Self.regularMidnight(day: day))
+        }
     }
 
     /// The local date of `now` and its naive seconds (fraction dropped: it cannot change
     /// a comparison with a whole-second date).
     mutating func localNow(_ now: Double) -> (year: Int, month: Int, day: Int, naive: Int) {
-        // A "now" outside years 1...9999 (or NaN) is clamped rather than trapping.
+        if now >= nowSpan.lower && now < nowSpan.upper { return nowFields }
+        return breakDown(now)
+    }
+
+    @inline(never)
+    private mutating func breakDown(_ now: Double) -> (year: Int, month: Int, day: Int, naive: Int) {
+        // A "now" outside years 1...9999 (or NaN) is clamped rather than trapping; such a
+        // "now" is outside `nowSpan`, so it is broken down on every call.
         let second = now.isNaN ? 0 : Int(min(max(now, -62_135_596_800), 253_402_300_799).rounded(.down))
-        if second != nowSecond {
-            nowSecond = second
-            var time = time_t(second)
-            var fields = tm()
-            localtime_r(&time, &fields)
-            let year = Int(fields.tm_year) + 1900, month = Int(fields.tm_mon) + 1, day = Int(fields.tm_mday)
-            nowFields = (year, month, day, CivilTime.naiveSeconds(
-                year: year, month: month, day: day,
-                hour: Int(fields.tm_hour), minute: Int(fields.tm_min), second: Int(fields.tm_sec)))
-        }
+        nowSpan = (Double(second), Double(second) + 1)
+        var time = time_t(second)
+        var fields = tm()
+        localtime_r(&time, &fields)
+        let year = Int(fields.tm_year) + 1900, month = Int(fields.tm_mon) + 1, day = Int(fields.tm_mday)
+        nowFields = (year, month, day, CivilTime.naiveSeconds(
+            year: year, month: month, day: day,
+            hour: Int(fields.tm_hour), minute: Int(fields.tm_min), second: Int(fields.tm_sec)))
         return nowFields
     }
 

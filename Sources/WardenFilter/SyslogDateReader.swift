@@ -7,13 +7,34 @@
 /// only where the very next character makes it fail, as PCRE2 would. Wherever PCRE2 would
 /// have to backtrack further, the year's alternatives would have to be tried, or the line
 /// is not ASCII (where the regex runs in Unicode mode), it gives up, and PCRE2 decides.
-/// When it reads a line it records the groups PCRE2 would have set and hands over the
-/// numbers, so the conversion skips the text-to-number walk too. `SyslogDateReaderTests`
+/// It hands over the numbers, so the conversion skips the text-to-number walk too, and
+/// `read(_:into:)` records the groups PCRE2 would have set. `SyslogDateReaderTests`
 /// checks both against PCRE2 and the general conversion.
-enum SyslogDateReader {
+///
+/// It runs on nearly every line of a syslog file, so it is written for a small, branchy
+/// but straight code path: no bounds checks (a line shorter than the furthest byte it may
+/// look at is read from a zero-padded copy), characters classified by bit masks, month
+/// names compared as one 32-bit load. And consecutive lines mostly share their date up to
+/// the seconds: `read(_:)` reads that part again only when the bytes differ.
+struct SyslogDateReader {
     /// The template's fields as the conversion needs them (fail2ban drops the fraction).
     struct Fields {
         let month: Int, day: Int, hour: Int, minute: Int, second: Int
+    }
+
+    /// A read: the values, and where the groups are (the rest follows from the template:
+    /// the weekday, if any, is three letters at `dateStart`, the day follows the month,
+    /// the minute and second follow the hour, each after its colon, and a fraction fills
+    /// the rest up to `end`). Written field by field into the caller's memory, which costs
+    /// fewer instructions than packing a result into registers.
+    struct Match: Equatable {
+        fileprivate(set) var dateStart = 0, monthStart = 0, dayLength = 0, hourStart = 0
+        fileprivate(set) var hourLength = 0, minuteLength = 0, secondStart = 0, secondLength = 0, end = 0
+        fileprivate(set) var month = 0, day = 0, hour = 0, minute = 0, second = 0
+
+        /// Group 1, the date fail2ban cuts out; group 0 runs from the line start to its end.
+        var date: Range<Int> { dateStart..<end }
+        var fields: Fields { Fields(month: month, day: day, hour: hour, minute: minute, second: second) }
     }
 
     /// The PCRE2 pattern this reader stands in for: attached to a template only when its
@@ -29,124 +50,202 @@ enum SyslogDateReader {
         static let date = 1, weekday = 2, month = 3, day = 4, hour = 5, minute = 6, second = 7, fraction = 8, year = 9
     }
 
+    /// The reader looks at no byte past index 30 (two prefix characters, weekday, month,
+    /// two-digit day, two spaces, two-digit hour, minute and second, six fraction digits,
+    /// then a space and a digit that may start a year).
+    private static let reach = 32
+
     private static let space: UInt8 = 0x20, colon: UInt8 = 0x3A, dot: UInt8 = 0x2E
+
+    /// The last line `read(_:)` read.
+    private(set) var match = Match()
+    /// That line's head, its bytes before the seconds (`match.secondStart` of them, 10 to
+    /// 20), as words loaded at offsets 0, min(8, length − 8) and length − 8: together they
+    /// cover the head and nothing past it.
+    private var head = noHead
+    /// No line read: bytes 0xFF, which no ASCII line starts with.
+    private static let noHead = (length: 10, words: (UInt64.max, UInt64.max, UInt64.max))
+
+    /// `match(_:into:)` on the ASCII `line` into `match`, reading only the seconds and
+    /// what follows when the line starts with the last read line's head. That is exact:
+    /// every step before the seconds looks only at bytes of the head (the lookahead after
+    /// a one-digit minute stops at its colon), so on the same bytes it takes the same path
+    /// to the same values.
+    mutating func read(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
+        if line.count >= Self.reach {
+            // A line that long has a base address.
+            let bytes = line.baseAddress.unsafelyUnwrapped
+            if Self.differences(bytes, head) == 0 { return Self.readFromSecond(bytes, into: &match) }
+        }
+        return readAfresh(line)
+    }
+
+    /// `read(_:)` without a head to reuse. Out of line, so that the reading from the
+    /// seconds on stays in few cache lines.
+    @inline(never)
+    private mutating func readAfresh(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard Self.match(line, into: &match) else {
+            head = Self.noHead
+            return false
+        }
+        head.length = match.secondStart
+        head.words = Self.words(line.baseAddress.unsafelyUnwrapped, head.length)
+        return true
+    }
+
+    @inline(__always)
+    private static func words(_ bytes: UnsafePointer<UInt8>, _ length: Int) -> (UInt64, UInt64, UInt64) {
+        let raw = UnsafeRawPointer(bytes)
+        return (raw.loadUnaligned(as: UInt64.self), raw.loadUnaligned(fromByteOffset: min(8, length &- 8), as: UInt64.self),
+                raw.loadUnaligned(fromByteOffset: length &- 8, as: UInt64.self))
+    }
+
+    /// The bits in which `bytes` differ from `head` (one test instead of three).
+    @inline(__always)
+    private static func differences(_ bytes: UnsafePointer<UInt8>, _ head: (length: Int, words: (UInt64, UInt64, UInt64))) -> UInt64 {
+        let words = words(bytes, head.length)
+        return (words.0 ^ head.words.0) | (words.1 ^ head.words.1) | (words.2 ^ head.words.2)
+    }
 
     /// PCRE2's match of `pattern` on the ASCII `line`, its groups recorded in `data`; nil
     /// when the line needs PCRE2 to decide (no match, a year, a path that backtracks).
     static func read(_ line: UnsafeBufferPointer<UInt8>, into data: PCREMatchData) -> Fields? {
-        guard data.capacity > Group.year, let bytes = line.baseAddress else { return nil }
-        let count = line.count
-        // Past the end reads as 0, which no step accepts except as a non-word character,
-        // and the end of the line is one for the final lookahead too.
-        func at(_ index: Int) -> UInt8 { index < count ? bytes[index] : 0 }
-        func name(at index: Int) -> UInt32 {
-            UInt32(at(index) | 0x20) << 16 | UInt32(at(index + 1) | 0x20) << 8 | UInt32(at(index + 2) | 0x20)
-        }
+        var match = Match()
+        guard data.capacity > Group.year, Self.match(line, into: &match) else { return nil }
+        let monthStart = match.monthStart, day = monthStart + 4, hour = match.hourStart
+        let minute = hour + match.hourLength + 1, second = minute + match.minuteLength + 1
+        let secondEnd = second + match.secondLength, end = match.end
+        data.record(0, 0..<end)
+        data.record(Group.date, match.date)
+        data.record(Group.weekday, monthStart > match.dateStart ? match.dateStart..<match.dateStart + 3 : nil)
+        data.record(Group.month, monthStart..<monthStart + 3)
+        data.record(Group.day, day..<day + match.dayLength)
+        data.record(Group.hour, hour..<minute - 1)
+        data.record(Group.minute, minute..<second - 1)
+        data.record(Group.second, second..<secondEnd)
+        data.record(Group.fraction, end > secondEnd ? secondEnd + 1..<end : nil)
+        data.record(Group.year, nil)
+        return match.fields
+    }
 
+    /// PCRE2's match of `pattern` on the ASCII `line` into `match`; false when PCRE2 must
+    /// decide (then `match` holds no meaning).
+    @inline(never)
+    static func match(_ line: UnsafeBufferPointer<UInt8>, into match: inout Match) -> Bool {
+        guard line.count >= reach, let bytes = line.baseAddress else { return matchPadded(line, into: &match) }
         // `(?:\W{0,2})?`: greedy, up to two non-word characters.
         var position = 0
-        while position < 2 && position < count && !isWord(bytes[position]) { position += 1 }
-        let dateStart = position
+        if !isWord(bytes[0]) { position = isWord(bytes[1]) ? 1 : 2 }
+        match.dateStart = position
         // `(?:(?P<a>mon|...) )?`
-        var weekday: Range<Int>?
-        if at(position + 3) == space && isWeekday(name(at: position)) {
-            weekday = position..<position + 3
-            position += 4
-        }
+        if bytes[position + 3] == space && isWeekday(name(bytes + position)) { position += 4 }
         // `(?P<b>jan|...) `
-        guard at(position + 3) == space, let monthNumber = monthNumber(name(at: position)) else { return nil }
-        let month = position..<position + 3
+        guard bytes[position + 3] == space, let month = monthNumber(name(bytes + position)) else { return false }
+        match.month = month
+        match.monthStart = position
         position += 4
 
         // `[1-2]\d|[0 ]?[1-9]|3[0-1]`, then a space.
-        let d0 = at(position), d1 = at(position + 1), afterTwo = at(position + 2)
-        let dayLength: Int
-        if (0x31...0x32).contains(d0) && isDigit(d1) && afterTwo == space {
-            dayLength = 2
-        } else if (d0 == 0x30 || d0 == space) && (0x31...0x39).contains(d1) && afterTwo == space {
-            dayLength = 2
-        } else if (0x31...0x39).contains(d0) && d1 == space {
-            dayLength = 1
-        } else if d0 == 0x33 && (0x30...0x31).contains(d1) && afterTwo == space {
-            dayLength = 2
+        let d0 = bytes[position], d1 = bytes[position + 1], twoDigitDay = bytes[position + 2] == space
+        if (d0 == 0x31 || d0 == 0x32) && isDigit(d1) && twoDigitDay {
+            (match.dayLength, match.day) = (2, digit(d0) * 10 + digit(d1))
+        } else if (d0 == 0x30 || d0 == space) && d1 != 0x30 && isDigit(d1) && twoDigitDay {
+            (match.dayLength, match.day) = (2, digit(d1))
+        } else if d0 != 0x30 && isDigit(d0) && d1 == space {
+            (match.dayLength, match.day) = (1, digit(d0))
+        } else if d0 == 0x33 && (d1 == 0x30 || d1 == 0x31) && twoDigitDay {
+            (match.dayLength, match.day) = (2, 30 + digit(d1))
         } else {
-            return nil
+            return false
         }
-        let day = position..<position + dayLength
-        position += dayLength + 1
+        position += match.dayLength + 1
         // ` ?`
-        if at(position) == space { position += 1 }
+        if bytes[position] == space { position += 1 }
 
         // `[0-2]?\d:` and `[0-5]?\d:`
-        guard let hour = optionalLeadDigit(upTo: 0x32, at: position, then: { $0 == colon }, at) else { return nil }
-        position = hour.upperBound + 1
-        guard let minute = optionalLeadDigit(upTo: 0x35, at: position, then: { $0 == colon }, at) else { return nil }
-        position = minute.upperBound + 1
+        let hour = position, hourLength = leadDigitNumber(bytes + hour, lead: 0x32) { $0 == colon }
+        guard hourLength != 0 else { return false }
+        (match.hourStart, match.hourLength, match.hour) = (hour, hourLength, number(bytes + hour, hourLength))
+        let minute = hour + hourLength + 1, minuteLength = leadDigitNumber(bytes + minute, lead: 0x35) { $0 == colon }
+        guard minuteLength != 0 else { return false }
+        (match.minuteLength, match.minute) = (minuteLength, number(bytes + minute, minuteLength))
+        match.secondStart = minute + minuteLength + 1
+        return readFromSecond(bytes, into: &match)
+    }
+
+    /// The rest of a match from `match.secondStart`, on `reach` readable bytes.
+    @inline(__always)
+    private static func readFromSecond(_ bytes: UnsafePointer<UInt8>, into match: inout Match) -> Bool {
         // `[0-5]?\d|6[0-1]`: only `.`, a space or a non-word character can follow.
-        var second = optionalLeadDigit(upTo: 0x35, at: position, then: { !isDigit($0) }, at)
-        if second == nil && at(position) == 0x36 && (0x30...0x31).contains(at(position + 1)) && !isDigit(at(position + 2)) {
-            second = position..<position + 2
+        let second = match.secondStart
+        var secondLength = leadDigitNumber(bytes + second, lead: 0x35) { !isDigit($0) }
+        if secondLength == 0 && bytes[second] == 0x36 && (bytes[second + 1] == 0x30 || bytes[second + 1] == 0x31)
+            && !isDigit(bytes[second + 2]) {
+            secondLength = 2
         }
-        guard let second else { return nil }
-        position = second.upperBound
+        guard secondLength != 0 else { return false }
+        (match.secondLength, match.second) = (secondLength, number(bytes + second, secondLength))
+        var position = second + secondLength
 
         // `(?:\.(?P<f>[0-9]{1,6}))?`: greedy, up to six digits.
-        var fraction: Range<Int>?
-        if at(position) == dot && isDigit(at(position + 1)) {
+        if bytes[position] == dot && isDigit(bytes[position + 1]) {
             let start = position + 1
-            position = start
-            while position < start + 6 && isDigit(at(position)) { position += 1 }
-            fraction = start..<position
+            position = start + 1
+            while position < start + 6 && isDigit(bytes[position]) { position += 1 }
         }
         // `(?: (?P<Y>...))?`: a space and a digit may start a year; PCRE2 decides.
-        if at(position) == space && isDigit(at(position + 1)) { return nil }
+        if bytes[position] == space && isDigit(bytes[position + 1]) { return false }
         // `(?=\b|\W|$)` after a digit: the end of the line or a non-word character.
-        if position < count && isWord(bytes[position]) { return nil }
-
-        data.record(0, 0..<position)
-        data.record(Group.date, dateStart..<position)
-        data.record(Group.weekday, weekday)
-        data.record(Group.month, month)
-        data.record(Group.day, day)
-        data.record(Group.hour, hour)
-        data.record(Group.minute, minute)
-        data.record(Group.second, second)
-        data.record(Group.fraction, fraction)
-        data.record(Group.year, nil)
-        return Fields(month: monthNumber, day: number(day, at), hour: number(hour, at),
-                      minute: number(minute, at), second: number(second, at))
+        if isWord(bytes[position]) { return false }
+        match.end = position
+        return true
     }
 
-    /// `[0-lead]?\d` at `index`, the optional digit taken first, each choice kept only if
-    /// the character after it is `accepted`.
+    /// A short line, read from a copy padded with zeros: a zero is a non-word character,
+    /// which no step accepts except the final lookahead, where the end of the line counts
+    /// as one too, so the copy reads as the line would.
+    @inline(never)
+    private static func matchPadded(_ line: UnsafeBufferPointer<UInt8>, into match: inout Match) -> Bool {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: reach) { copy in
+            copy.initialize(repeating: 0)
+            _ = copy.initialize(from: line)
+            return Self.match(UnsafeBufferPointer(copy), into: &match)
+        }
+    }
+
+    /// The length of `[0-lead]?\d` at `bytes` (0: no match), the optional digit taken
+    /// first, each choice kept only if the character after it is `accepted`.
     @inline(__always)
-    private static func optionalLeadDigit(upTo lead: UInt8, at index: Int, then accepted: (UInt8) -> Bool,
-                                          _ at: (Int) -> UInt8) -> Range<Int>? {
-        let first = at(index), second = at(index + 1)
-        if (0x30...lead).contains(first) && isDigit(second) && accepted(at(index + 2)) { return index..<index + 2 }
-        if isDigit(first) && accepted(second) { return index..<index + 1 }
-        return nil
+    private static func leadDigitNumber(_ bytes: UnsafePointer<UInt8>, lead: UInt8, then accepted: (UInt8) -> Bool) -> Int {
+        if bytes[0] >= 0x30 && bytes[0] <= lead && isDigit(bytes[1]) && accepted(bytes[2]) { return 2 }
+        return isDigit(bytes[0]) && accepted(bytes[1]) ? 1 : 0
     }
 
-    /// The value of the digits at `range` (a leading space allowed, as Python's `int()` does).
+    /// The value of the one or two digits at `bytes`.
     @inline(__always)
-    private static func number(_ range: Range<Int>, _ at: (Int) -> UInt8) -> Int {
-        var value = 0
-        for index in range where at(index) != space { value = value * 10 + Int(at(index) &- 0x30) }
-        return value
+    private static func number(_ bytes: UnsafePointer<UInt8>, _ length: Int) -> Int {
+        length == 2 ? digit(bytes[0]) * 10 + digit(bytes[1]) : digit(bytes[0])
     }
 
-    /// `\w` in byte mode: ASCII letters, digits and `_`.
+    @inline(__always) private static func digit(_ byte: UInt8) -> Int { Int(byte &- 0x30) }
+
+    @inline(__always) private static func isDigit(_ byte: UInt8) -> Bool { byte &- 0x30 < 10 }
+
+    /// `\w` in byte mode for an ASCII byte: letters, digits and `_`, as bits of two masks
+    /// (bytes 0–63 and 64–127).
     @inline(__always) private static func isWord(_ byte: UInt8) -> Bool {
-        isDigit(byte) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x7A) || byte == 0x5F
+        let digits: UInt64 = 0x03FF_0000_0000_0000, lettersAndUnderscore: UInt64 = 0x07FF_FFFE_87FF_FFFE
+        return (byte < 64 ? digits : lettersAndUnderscore) >> UInt64(byte & 63) & 1 != 0
     }
 
-    @inline(__always) private static func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
+    /// The three bytes at `bytes` with bit 5 set, packed first byte highest. Setting bit 5
+    /// lower-cases ASCII letters and maps no other byte onto a letter, so equality is
+    /// `(?i)` equality.
+    @inline(__always) private static func name(_ bytes: UnsafePointer<UInt8>) -> UInt32 {
+        (UnsafeRawPointer(bytes).loadUnaligned(as: UInt32.self).bigEndian | 0x2020_2000) >> 8
+    }
 
-    // Names are compared as three bytes with bit 5 set: that lower-cases ASCII letters and
-    // maps no other byte onto a letter, so equality is `(?i)` equality.
-
-    private static func monthNumber(_ name: UInt32) -> Int? {
+    @inline(__always) private static func monthNumber(_ name: UInt32) -> Int? {
         switch name {
         case 0x6A616E: 1  // jan
         case 0x666562: 2  // feb
@@ -164,7 +263,7 @@ enum SyslogDateReader {
         }
     }
 
-    private static func isWeekday(_ name: UInt32) -> Bool {
+    @inline(__always) private static func isWeekday(_ name: UInt32) -> Bool {
         switch name {
         case 0x6D6F6E, 0x747565, 0x776564, 0x746875, 0x667269, 0x736174, 0x73756E: true  // mon ... sun
         default: false

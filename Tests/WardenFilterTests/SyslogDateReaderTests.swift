@@ -73,7 +73,7 @@ struct SyslogDateReaderTests {
                 }
                 var clock = LocalTimeConverter(), otherClock = LocalTimeConverter()
                 let general = DateFieldParser(line: line, match: regexData).convert(plan, zone: .local, now: now, clock: &clock)
-                let fast = DateFieldParser(line: line, match: readerData).finish(
+                let fast = DateFieldParser.finish(
                     year: nil, month: fields.month, day: fields.day, hour: fields.hour, minute: fields.minute,
                     second: fields.second, weekday: nil, julian: nil, weekOfYear: nil, weekStartsMonday: false,
                     offsetSeconds: nil, zone: .local, now: now, clock: &otherClock)
@@ -85,6 +85,58 @@ struct SyslogDateReaderTests {
         // Not vacuous: a good share of the lines are read by hand, and many are left to PCRE2.
         #expect(read > asciiLines / 10, "read \(read) of \(asciiLines)")
         #expect(read < asciiLines * 9 / 10, "read \(read) of \(asciiLines)")
+    }
+
+    /// `read(_:)` reuses the last line's head (its bytes before the seconds) when the
+    /// next line starts with the same bytes: on lines sharing heads, with every kind of
+    /// tail, and near misses in the head, it must read what a reading from scratch reads.
+    @Test func readingFromTheLastHeadAgreesWithAFreshReading() {
+        var reader = SyslogDateReader()
+        var random = MatcherFuzzTests.SplitMix(state: 0x4EAD_5EED)
+        var previous = "", previousRead: [UInt8] = [], reused = 0, read = 0
+        for _ in 0..<40_000 {
+            var line: String
+            let head = previous.prefix { $0 != ":" } + (previous.contains(":") ? ":" : "")
+            let minute = previous.dropFirst(head.count).prefix { $0 != ":" }
+            if !minute.isEmpty && Int.random(in: 0..<3, using: &random) != 0 {
+                // The same head up to the minute's colon, or one byte of it changed, then
+                // another minute, seconds and tail.
+                var headBytes = Array(head.utf8)
+                if Int.random(in: 0..<4, using: &random) == 0 {
+                    headBytes[Int.random(in: 0..<headBytes.count, using: &random)] = Array("0123 :aJx".utf8).randomElement(using: &random)!
+                }
+                line = String(decoding: headBytes, as: UTF8.self)
+                line += Int.random(in: 0..<4, using: &random) == 0 ? Self.pick(Self.minutes, &random) : String(minute)
+                line += ":" + Self.pick(Self.seconds, &random) + Self.pick(Self.fractions, &random)
+                line += Self.pick(Self.years, &random) + Self.pick(Self.suffixes, &random)
+            } else {
+                line = Self.pick(Self.prefixes, &random) + Self.pick(Self.weekdays, &random) + Self.pick(Self.months, &random)
+                line += Self.pick(Self.days, &random) + Self.pick(Self.gaps, &random) + Self.pick(Self.hours, &random)
+                line += ":" + Self.pick(Self.minutes, &random) + ":" + Self.pick(Self.seconds, &random)
+                line += Self.pick(Self.fractions, &random) + Self.pick(Self.years, &random) + Self.pick(Self.suffixes, &random)
+            }
+            // Long lines take the reuse; some short ones check that it stands aside.
+            if Int.random(in: 0..<8, using: &random) != 0 { line += " host sshd[20001]: Failed password for root" }
+            previous = line
+            let bytes = Array(line.utf8)
+            guard bytes.allSatisfy({ $0 < 0x80 }) else { continue }
+            bytes.withUnsafeBufferPointer { buffer in
+                var fresh = SyslogDateReader.Match()
+                let expected = SyslogDateReader.match(buffer, into: &fresh)
+                let head = reader.match.secondStart
+                if !previousRead.isEmpty && buffer.count >= 32 && buffer.prefix(head).elementsEqual(previousRead.prefix(head)) {
+                    reused += 1
+                }
+                let got = reader.read(buffer)
+                #expect(got == expected, "\(String(reflecting: line))")
+                previousRead = got ? bytes : []
+                if got && expected {
+                    #expect(reader.match == fresh, "\(String(reflecting: line))")
+                    read += 1
+                }
+            }
+        }
+        #expect(read > 5_000 && reused > 2_000, "read \(read), \(reused) lines after the same head")
     }
 
     @Test func givesUpWherePCRE2MustBacktrack() {
