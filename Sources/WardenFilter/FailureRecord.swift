@@ -36,18 +36,6 @@ final class FailureRecord {
         address = nil
     }
 
-    /// A record of its own for the connection cache: its groups get storage with room
-    /// for the merges of later lines (see `GroupValues.detached(room:)`).
-    func copy() -> FailureRecord {
-        let copy = FailureRecord(groups: groups.detached(room: 512))
-        copy.users = users
-        copy.matches = matches
-        copy.noFailMatches = noFailMatches
-        copy.isPending = isPending
-        copy.address = address
-        return copy
-    }
-
     /// Adds the value of group `user` (when set) to the users set, creating it;
     /// returns how many users the set holds.
     func addUser(_ user: Int) -> Int {
@@ -78,30 +66,44 @@ final class FailureRecord {
 /// open-addressing table (linear probing, at most a quarter full) maps a hash to its
 /// entry, so a lookup costs a probe or two instead of a scan of `maxCount` hashes on
 /// every line of an mlfid filter. A removal swaps the last entry into the hole and
-/// closes the probe chain by shifting back. Insertion order lives in a sequence
-/// number. No allocation happens except for the key of a new connection.
+/// closes the probe chain by shifting back. Insertion order is a doubly linked list
+/// through the entries, so the oldest is found without a scan (a full cache evicts on
+/// every new connection).
+///
+/// Records and key arrays of ended connections are kept for new ones (`takeSpareRecord`):
+/// a connection then costs no allocation, and ending one frees nothing.
 struct ConnectionCache {
     private struct Entry {
         var key: [UInt8]
         var record: FailureRecord
         var expiry: Double
-        var sequence: Int
+        /// The neighbours in insertion order, entry indices; -1 past either end.
+        var older: Int32
+        var newer: Int32
     }
 
     let maxCount: Int
     let maxTime: Double
     private var hashes: [UInt64] = []
     private var entries: [Entry] = []
-    private var nextSequence = 0
+    private var oldest: Int32 = -1
+    private var newest: Int32 = -1
     /// Entry index per table slot, -1 when free.
     private var table: [Int32]
     private let tableMask: Int
+    /// Of ended connections, at most `maxSpares` of each: enough for connections that
+    /// end and start in turn, without holding on to a burst of expired ones.
+    private var spareRecords: [FailureRecord] = []
+    private var spareKeys: [[UInt8]] = []
+    private static let maxSpares = 4
 
     init(maxCount: Int, maxTime: Double) {
         self.maxCount = maxCount
         self.maxTime = maxTime
         hashes.reserveCapacity(maxCount)
         entries.reserveCapacity(maxCount)
+        spareRecords.reserveCapacity(ConnectionCache.maxSpares)
+        spareKeys.reserveCapacity(ConnectionCache.maxSpares)
         var size = 8
         while size < 4 * maxCount { size *= 2 }
         table = Array(repeating: -1, count: size)
@@ -117,6 +119,7 @@ struct ConnectionCache {
         return nil
     }
 
+    /// Caches `record` under `key`; a key already there keeps its place in the order.
     mutating func set(_ key: UnsafeBufferPointer<UInt8>, _ record: FailureRecord, now: Double) {
         let hash = ConnectionCache.hash(key)
         if let index = find(key, hash: hash).entry {
@@ -124,22 +127,42 @@ struct ConnectionCache {
             entries[index].expiry = now + maxTime
             return
         }
-        if entries.count >= maxCount {
-            while let oldest = oldestIndex() {
-                let wasValid = entries[oldest].expiry > now
-                remove(at: oldest)
-                if wasValid, entries.count < maxCount { break }
-            }
-        }
+        if entries.count >= maxCount { evict(now: now) }
         // Evictions may have moved chains: look for the free slot afterwards.
-        table[find(key, hash: hash).slot] = Int32(entries.count)
+        let index = Int32(entries.count)
+        table[find(key, hash: hash).slot] = index
         hashes.append(hash)
-        entries.append(Entry(key: Array(key), record: record, expiry: now + maxTime, sequence: nextSequence))
-        nextSequence += 1
+        var storedKey = spareKeys.popLast() ?? []
+        storedKey.removeAll(keepingCapacity: true)
+        storedKey.append(contentsOf: key)
+        entries.append(Entry(key: storedKey, record: record, expiry: now + maxTime, older: newest, newer: -1))
+        if newest >= 0 { entries[Int(newest)].newer = index } else { oldest = index }
+        newest = index
     }
 
     mutating func remove(_ key: UnsafeBufferPointer<UInt8>) {
         if let index = find(key, hash: ConnectionCache.hash(key)).entry { remove(at: index) }
+    }
+
+    /// A record of an ended connection that nothing else holds, for a new connection;
+    /// it still holds that connection's values, which the caller resets.
+    mutating func takeSpareRecord() -> FailureRecord? {
+        while var record = spareRecords.popLast() {
+            if isKnownUniquelyReferenced(&record) { return record }
+        }
+        return nil
+    }
+
+    /// Drops the oldest entries until a valid one has gone and a slot is free. Out of
+    /// line: only a new connection on a full cache gets here.
+    @inline(never)
+    private mutating func evict(now: Double) {
+        while oldest >= 0 {
+            let index = Int(oldest)
+            let wasValid = entries[index].expiry > now
+            remove(at: index)
+            if wasValid, entries.count < maxCount { break }
+        }
     }
 
     /// The entry holding `key`, and its table slot; or nil and the free slot ending its chain.
@@ -168,10 +191,6 @@ struct ConnectionCache {
         Int(truncatingIfNeeded: hash ^ (hash >> 29)) & tableMask
     }
 
-    private func oldestIndex() -> Int? {
-        entries.indices.min { entries[$0].sequence < entries[$1].sequence }
-    }
-
     private mutating func remove(at index: Int) {
         // Free the entry's slot, shifting later members of its probe chain back so
         // that every entry stays reachable from its home slot.
@@ -186,13 +205,26 @@ struct ConnectionCache {
             next = (next + 1) & tableMask
         }
         table[hole] = -1
-        // Then move the last entry into the freed index.
+        // Unlink it from the order.
+        let older = entries[index].older, newer = entries[index].newer
+        if older >= 0 { entries[Int(older)].newer = newer } else { oldest = newer }
+        if newer >= 0 { entries[Int(newer)].older = older } else { newest = older }
+        // Then move the last entry into the freed index, and its neighbours' links with it.
         let last = entries.count - 1
-        if index != last { table[slot(of: last)] = Int32(index) }
+        if index != last {
+            table[slot(of: last)] = Int32(index)
+            let movedOlder = entries[last].older, movedNewer = entries[last].newer
+            if movedOlder >= 0 { entries[Int(movedOlder)].newer = Int32(index) } else { oldest = Int32(index) }
+            if movedNewer >= 0 { entries[Int(movedNewer)].older = Int32(index) } else { newest = Int32(index) }
+        }
         hashes.swapAt(index, last)
         hashes.removeLast()
         entries.swapAt(index, last)
-        entries.removeLast()
+        let removed = entries.removeLast()
+        if spareRecords.count < ConnectionCache.maxSpares {
+            spareRecords.append(removed.record)
+            spareKeys.append(removed.key)
+        }
     }
 
     /// Whether two keys hold the same bytes, compared eight at a time in line: through

@@ -87,7 +87,9 @@ public final class Matcher {
     /// Per-line scratch, reused so that a line allocates only what it returns.
     private let prefValues: CapturedGroups
     private let matchValues: CapturedGroups
-    private let lineRecord: FailureRecord
+    /// The current match's record; it moves into the connection cache when it starts a
+    /// connection, and a record of an ended connection takes its place.
+    @exclusivity(unchecked) private var lineRecord: FailureRecord
     /// The current line's `mlfid` value, the connection cache key.
     private let connectionKey = ScratchBytes(capacity: 64)
     private let failPrefilter: FailregexPrefilter
@@ -467,9 +469,10 @@ public final class Matcher {
             if flags.contains(.forget) { connections.remove(key) }
         } else if !flags.contains(.forget) {
             userCount = failure.addUser(slots.user)
-            // The cache keeps its own record: `failure` is the matcher's per-line scratch.
-            merged = failure.copy()
-            connections.set(key, merged, now: now)
+            // The line's record itself becomes the connection's, no copy: the matcher
+            // takes another for its next line, one of an ended connection if there is one.
+            connections.set(key, failure, now: now)
+            lineRecord = connections.takeSpareRecord() ?? FailureRecord(groups: GroupValues(count: groupNames.names.count))
         }
         // Pending failures, or several users on one connection, override a no-fail.
         let wasPending = merged.isPending
