@@ -52,8 +52,16 @@ final class FailureRecord {
     /// Mutates `users` in place: copying it out and back would copy the array.
     private func insertUser(_ value: UnsafeBufferPointer<UInt8>?) {
         guard let value, !value.isEmpty else { return }
-        if users == nil { users = [] }
-        if !users!.contains(where: { $0.elementsEqual(value) }) { users!.append(Array(value)) }
+        guard users != nil else {
+            users = [Array(value)]
+            return
+        }
+        // Most lines repeat a user the connection has: found by comparing words, not
+        // through `elementsEqual`'s element iterators.
+        let known = users!.withUnsafeBufferPointer { all in
+            all.contains { user in user.withUnsafeBufferPointer { sameBytes($0, value) } }
+        }
+        if !known { users!.append(Array(value)) }
     }
 }
 
@@ -172,7 +180,7 @@ struct ConnectionCache {
             let index = Int(table[slot])
             if index < 0 { return (nil, slot) }
             if hashes[index] == hash {
-                let equal = entries[index].key.withUnsafeBufferPointer { ConnectionCache.equal($0, key) }
+                let equal = entries[index].key.withUnsafeBufferPointer { sameBytes($0, key) }
                 if equal { return (index, slot) }
             }
             slot = (slot + 1) & tableMask
@@ -227,28 +235,6 @@ struct ConnectionCache {
         }
     }
 
-    /// Whether two keys hold the same bytes, compared eight at a time in line: through
-    /// `memcmp` (a call the optimiser knows nothing of) the stored key was retained and
-    /// released around every comparison.
-    @inline(__always)
-    private static func equal(_ left: UnsafeBufferPointer<UInt8>, _ right: UnsafeBufferPointer<UInt8>) -> Bool {
-        let count = left.count
-        guard count == right.count else { return false }
-        guard count > 0, let leftBase = left.baseAddress, let rightBase = right.baseAddress else { return true }
-        guard count >= 8 else {
-            for index in 0..<count where leftBase[index] != rightBase[index] { return false }
-            return true
-        }
-        let a = UnsafeRawPointer(leftBase), b = UnsafeRawPointer(rightBase)
-        var offset = 0
-        while offset + 8 < count {
-            if a.loadUnaligned(fromByteOffset: offset, as: UInt64.self) != b.loadUnaligned(fromByteOffset: offset, as: UInt64.self) { return false }
-            offset += 8
-        }
-        // The last eight bytes, overlapping the word before when the count is not a multiple of eight.
-        return a.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self) == b.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
-    }
-
     /// Eight bytes per multiply-and-fold step (the key's last bytes in one word that may
     /// overlap the previous one), seeded with the length: keys are short (`mlfid` is a
     /// host and process tag, some twenty bytes), FNV-1a's byte loop cost a hundred
@@ -282,4 +268,26 @@ struct ConnectionCache {
         }
         return hash
     }
+}
+
+/// Whether two byte strings (connection keys, users) are the same, compared eight bytes
+/// at a time in line: through `memcmp` (a call the optimiser knows nothing of) the
+/// stored array was retained and released around every comparison.
+@inline(__always)
+private func sameBytes(_ left: UnsafeBufferPointer<UInt8>, _ right: UnsafeBufferPointer<UInt8>) -> Bool {
+    let count = left.count
+    guard count == right.count else { return false }
+    guard count > 0, let leftBase = left.baseAddress, let rightBase = right.baseAddress else { return true }
+    guard count >= 8 else {
+        for index in 0..<count where leftBase[index] != rightBase[index] { return false }
+        return true
+    }
+    let a = UnsafeRawPointer(leftBase), b = UnsafeRawPointer(rightBase)
+    var offset = 0
+    while offset + 8 < count {
+        if a.loadUnaligned(fromByteOffset: offset, as: UInt64.self) != b.loadUnaligned(fromByteOffset: offset, as: UInt64.self) { return false }
+        offset += 8
+    }
+    // The last eight bytes, overlapping the word before when the count is not a multiple of eight.
+    return a.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self) == b.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
 }

@@ -302,16 +302,18 @@ public final class Matcher {
             // fail2ban: the prefregex's dict, minus the failregex's groups that did not
             // take part, updated with the failregex's groups.
             // (Without a prefregex, `prefValues` stays empty.)
-            lineRecord.reset(prefValues, updatedWith: matchValues, clearing: plan.namedSlots)
+            // Read once: `lineRecord` changes when the record starts a connection.
+            let line = lineRecord
+            line.reset(prefValues, updatedWith: matchValues, clearing: plan.namedSlots)
 
             let record: FailureRecord
-            let hasConnection = lineRecord.groups.isPresent(slots.mlfid)
+            let hasConnection = line.groups.isPresent(slots.mlfid)
             if hasConnection {
-                lineRecord.groups.copyValue(slots.mlfid, to: connectionKey)
-                record = mergeConnection(lineRecord, matchedLines: matchedText, now: now)
+                line.groups.copyValue(slots.mlfid, to: connectionKey)
+                record = mergeConnection(line, matchedLines: matchedText, now: now)
                 if record.groups.isSet(slots.nofail), !options.checkAllRegex { return }
             } else {
-                record = lineRecord
+                record = line
                 addLines(matchedText, to: record)
             }
 
@@ -380,21 +382,20 @@ public final class Matcher {
     }
 
     /// The id a match reports (fail2ban's choice among `ip4`, `ip6`, `dns`, `fid`).
+    /// Addresses are parsed from the group's bytes; a `String` is made only for a
+    /// host name or a `fid`.
     private func failureID(_ record: FailureRecord, hasConnection: Bool) -> FoundID {
         let groups = record.groups
-        let fid = groups.string(slots.fid)
         let host: FailureID
-        let hostText: String
+        let hostSlot: Int
         if groups.isPresent(slots.ip4) {
-            let prefix = prefixLength(groups)
-            host = groups.withValue(slots.ip4) { FailureID.address(bytes: $0!, family: prefix == nil ? .ipv4 : .any, prefixLength: prefix) }
-            hostText = fid == nil ? "" : groups.string(slots.ip4)!
-        } else if let ip6 = groups.string(slots.ip6) {
-            hostText = ip6
-            let prefix = prefixLength(groups)
-            host = FailureID.address(ip6, family: prefix == nil ? .ipv6 : .any, prefixLength: prefix)
+            hostSlot = slots.ip4
+            host = addressID(groups, hostSlot, family: .ipv4)
+        } else if groups.isPresent(slots.ip6) {
+            hostSlot = slots.ip6
+            host = addressID(groups, hostSlot, family: .ipv6)
         } else if let dns = groups.string(slots.dns) {
-            hostText = dns
+            hostSlot = slots.dns
             if rawHosts {
                 host = FailureID(text: dns, kind: .raw)
             } else {
@@ -402,19 +403,25 @@ public final class Matcher {
                 let parsed = FailureID.address(dns, family: .any)
                 host = parsed.kind == .invalid ? FailureID(text: dns, kind: .hostname) : parsed
             }
-        } else if let fid {
-            hostText = fid
-            host = plainID(fid)
+        } else if let fid = groups.string(slots.fid) {
+            return .found(plainID(fid))
         } else {
             guard hasConnection else { return .none }
             record.isPending = true
             return options.checkAllRegex || !options.ignorePending ? .pending : .swallowed
         }
-        if let fid, fid != hostText {
-            record.address = host
-            return .found(plainID(fid))
-        }
-        return .found(host)
+        // A fid other than the host's text is the id, and the host its address.
+        guard groups.isPresent(slots.fid) else { return .found(host) }
+        let fid = groups.string(slots.fid)!
+        guard fid != groups.string(hostSlot)! else { return .found(host) }
+        record.address = host
+        return .found(plainID(fid))
+    }
+
+    /// The address in group `slot`, masked by a `cidr` group if there is one.
+    private func addressID(_ groups: GroupValues, _ slot: Int, family: FailureID.Family) -> FailureID {
+        let prefix = groups.isPresent(slots.cidr) ? prefixLength(groups) : nil
+        return groups.withValue(slot) { FailureID.address(bytes: $0!, family: prefix == nil ? family : .any, prefixLength: prefix) }
     }
 
     private func prefixLength(_ groups: GroupValues) -> Int? {
