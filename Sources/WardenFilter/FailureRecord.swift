@@ -36,6 +36,16 @@ final class FailureRecord {
         address = nil
     }
 
+    /// The held-back no-fail lines become the first of `matches` (fail2ban's
+    /// `nofail-matches + matches` when a connection reports). Out of line: rare.
+    @inline(never)
+    func moveNoFailMatchesFirst() {
+        guard var lines = noFailMatches else { return }
+        noFailMatches = nil
+        if let earlier = matches { lines.append(contentsOf: earlier) }
+        matches = lines
+    }
+
     /// Adds the value of group `user` (when set) to the users set, creating it;
     /// returns how many users the set holds.
     func addUser(_ user: Int) -> Int {

@@ -460,7 +460,7 @@ public final class Matcher {
         if failure.groups.isSet(slots.mlfforget) { flags.insert(.forget) }
         failure.groups.remove(slots.mlfforget)
 
-        var merged = failure
+        let merged: FailureRecord
         if let cached {
             userCount = cached.addUser(from: failure, slots.user)
             // Only the latest line's no-fail/gained state counts.
@@ -474,12 +474,15 @@ public final class Matcher {
             cached.groups.merge(failure.groups)
             merged = cached
             if flags.contains(.forget) { connections.remove(key) }
-        } else if !flags.contains(.forget) {
-            userCount = failure.addUser(slots.user)
-            // The line's record itself becomes the connection's, no copy: the matcher
-            // takes another for its next line, one of an ended connection if there is one.
-            connections.set(key, failure, now: now)
-            lineRecord = connections.takeSpareRecord() ?? FailureRecord(groups: GroupValues(count: groupNames.names.count))
+        } else {
+            merged = failure
+            if !flags.contains(.forget) {
+                userCount = failure.addUser(slots.user)
+                // The line's record itself becomes the connection's, no copy: the matcher
+                // takes another for its next line, one of an ended connection if there is one.
+                connections.set(key, failure, now: now)
+                lineRecord = connections.takeSpareRecord() ?? FailureRecord(groups: GroupValues(count: groupNames.names.count))
+            }
         }
         // Pending failures, or several users on one connection, override a no-fail.
         let wasPending = merged.isPending
@@ -490,11 +493,11 @@ public final class Matcher {
             flags.subtract([.noFail, .gained])
         }
         if !flags.contains(.noFail) {
-            var lines = merged.noFailMatches ?? MatchedLines(keepsText: options.collectMatchedLines)
-            merged.noFailMatches = nil
-            if let earlier = merged.matches { lines.append(contentsOf: earlier) }
-            if !flags.contains(.gained) { lines.append(contentsOf: matchedLines) }
-            merged.matches = lines
+            // Held-back no-fail lines, earlier lines, this line: edited in place, as
+            // building the list in a local copied and released it on every line.
+            if merged.noFailMatches != nil { merged.moveNoFailMatchesFirst() }
+            if merged.matches == nil { merged.matches = MatchedLines(keepsText: options.collectMatchedLines) }
+            if !flags.contains(.gained) { merged.matches!.append(contentsOf: matchedLines) }
         } else if !flags.contains(.forget) {
             if merged.noFailMatches == nil { merged.noFailMatches = MatchedLines(keepsText: options.collectMatchedLines) }
             merged.noFailMatches!.append(contentsOf: matchedLines)
