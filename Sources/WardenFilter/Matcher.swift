@@ -419,6 +419,7 @@ public final class Matcher {
     }
 
     /// The address in group `slot`, masked by a `cidr` group if there is one.
+    @inline(__always)
     private func addressID(_ groups: GroupValues, _ slot: Int, family: FailureID.Family) -> FailureID {
         let prefix = groups.isPresent(slots.cidr) ? prefixLength(groups) : nil
         return groups.withValue(slot) { FailureID.address(bytes: $0!, family: prefix == nil ? family : .any, prefixLength: prefix) }
