@@ -31,15 +31,16 @@ public struct MatchedLines: Sendable, Equatable {
     }
 
     public mutating func append(contentsOf other: MatchedLines) {
-        // Into an empty list (a connection's first lines, or an id's first failure): share
-        // the other's storage instead of allocating and copying.
-        if count == 0, keepsText == other.keepsText {
-            self = other
-            return
-        }
         count += other.count
         guard keepsText, other.keepsText else { return }
-        records.append(contentsOf: other.records)
+        // Into an empty list (a connection's first lines, or an id's first failure): share
+        // the other's storage instead of allocating and copying. Only the texts: assigning
+        // the whole list cost a copy and a release even where there are no texts.
+        if records.isEmpty {
+            records = other.records
+        } else {
+            records.append(contentsOf: other.records)
+        }
     }
 
     /// Drops the `lineCount` oldest lines (fail2ban's `maxmatches` keeps the newest).
