@@ -91,10 +91,16 @@ public struct FailureID: Sendable, Hashable, CustomStringConvertible {
     public static func address(bytes: UnsafeBufferPointer<UInt8>, family: Family, prefixLength: Int? = nil) -> FailureID {
         // A whole address without a NUL (where C stops reading) prints as it was
         // written: `IPv4Text.parse` takes canonical text only (no leading zeros).
-        if family == .ipv4, prefixLength == nil, let value = IPv4Text.parse(bytes), !bytes.contains(0) {
+        if family == .ipv4, prefixLength == nil, let value = IPv4Text.parse(bytes), !containsNUL(bytes) {
             return FailureID(ipv4: value, text: bytes)
         }
         return otherAddress(bytes: bytes, family: family, prefixLength: prefixLength)
+    }
+
+    /// Through `memchr`: `contains(0)` went byte by byte, ~60 instructions an id.
+    private static func containsNUL(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return false }
+        return memchr(base, 0, bytes.count) != nil
     }
 
     /// `address(bytes:family:prefixLength:)` past its IPv4 case, out of line so that the
