@@ -128,38 +128,52 @@ struct ConnectionCache {
         tableMask = size - 1
     }
 
+    /// A key's bytes and hash: a line hashes its key once for all the operations it does.
+    struct Key {
+        let bytes: UnsafeBufferPointer<UInt8>
+        let hash: UInt64
+
+        init(_ bytes: UnsafeBufferPointer<UInt8>) {
+            self.bytes = bytes
+            hash = ConnectionCache.hash(bytes)
+        }
+    }
+
     var isEmpty: Bool { entries.isEmpty }
 
-    mutating func get(_ key: UnsafeBufferPointer<UInt8>, now: Double) -> FailureRecord? {
-        guard let index = find(key, hash: ConnectionCache.hash(key)).entry else { return nil }
+    mutating func get(_ key: Key, now: Double) -> FailureRecord? {
+        guard let index = find(key).entry else { return nil }
         if entries[index].expiry > now { return entries[index].record }
         remove(at: index)
         return nil
     }
 
     /// Caches `record` under `key`; a key already there keeps its place in the order.
-    mutating func set(_ key: UnsafeBufferPointer<UInt8>, _ record: FailureRecord, now: Double) {
-        let hash = ConnectionCache.hash(key)
-        if let index = find(key, hash: hash).entry {
-            entries[index].record = record
-            entries[index].expiry = now + maxTime
+    mutating func set(_ key: Key, _ record: FailureRecord, now: Double) {
+        var (existing, slot) = find(key)
+        if let existing {
+            entries[existing].record = record
+            entries[existing].expiry = now + maxTime
             return
         }
-        if entries.count >= maxCount { evict(now: now) }
-        // Evictions may have moved chains: look for the free slot afterwards.
+        if entries.count >= maxCount {
+            evict(now: now)
+            // Evictions may have moved chains: look for the free slot again.
+            slot = find(key).slot
+        }
         let index = Int32(entries.count)
-        table[find(key, hash: hash).slot] = index
-        hashes.append(hash)
+        table[slot] = index
+        hashes.append(key.hash)
         var storedKey = spareKeys.popLast() ?? []
         storedKey.removeAll(keepingCapacity: true)
-        storedKey.append(contentsOf: key)
+        storedKey.append(contentsOf: key.bytes)
         entries.append(Entry(key: storedKey, record: record, expiry: now + maxTime, older: newest, newer: -1))
         if newest >= 0 { entries[Int(newest)].newer = index } else { oldest = index }
         newest = index
     }
 
-    mutating func remove(_ key: UnsafeBufferPointer<UInt8>) {
-        if let index = find(key, hash: ConnectionCache.hash(key)).entry { remove(at: index) }
+    mutating func remove(_ key: Key) {
+        if let index = find(key).entry { remove(at: index) }
     }
 
     /// A record of an ended connection that nothing else holds, for a new connection;
@@ -184,13 +198,13 @@ struct ConnectionCache {
     }
 
     /// The entry holding `key`, and its table slot; or nil and the free slot ending its chain.
-    private func find(_ key: UnsafeBufferPointer<UInt8>, hash: UInt64) -> (entry: Int?, slot: Int) {
-        var slot = home(hash)
+    private func find(_ key: Key) -> (entry: Int?, slot: Int) {
+        var slot = home(key.hash)
         while true {
             let index = Int(table[slot])
             if index < 0 { return (nil, slot) }
-            if hashes[index] == hash {
-                let equal = entries[index].key.withUnsafeBufferPointer { sameBytes($0, key) }
+            if hashes[index] == key.hash {
+                let equal = entries[index].key.withUnsafeBufferPointer { sameBytes($0, key.bytes) }
                 if equal { return (index, slot) }
             }
             slot = (slot + 1) & tableMask

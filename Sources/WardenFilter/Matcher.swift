@@ -448,7 +448,7 @@ public final class Matcher {
     /// Merges the line's record into its connection (keyed by `connectionKey`), and
     /// returns the record to report: the cached one, or a new one the cache now holds.
     private func mergeConnection(_ failure: FailureRecord, matchedLines: MatchedLines, now: Double) -> FailureRecord {
-        let key = connectionKey.bytes
+        let key = ConnectionCache.Key(connectionKey.bytes)
         let cached = connections.isEmpty ? nil : connections.get(key, now: now)
         var userCount = 0
         var flags: MergeFlags = []

@@ -49,25 +49,25 @@ import WardenConfig
         var cache = ConnectionCache(maxCount: 4, maxTime: 50)
         let key: [UInt8] = Array("host sshd[1]: ".utf8)
         let held = FailureRecord(groups: GroupValues(count: 1))
-        key.withUnsafeBufferPointer { cache.set($0, held, now: 0) }
-        key.withUnsafeBufferPointer { cache.remove($0) }
+        key.withUnsafeBufferPointer { cache.set(ConnectionCache.Key($0), held, now: 0) }
+        key.withUnsafeBufferPointer { cache.remove(ConnectionCache.Key($0)) }
         #expect(cache.takeSpareRecord() == nil)
 
         var identity: ObjectIdentifier?
         do {
             let record = FailureRecord(groups: GroupValues(count: 1))
             identity = ObjectIdentifier(record)
-            key.withUnsafeBufferPointer { cache.set($0, record, now: 0) }
+            key.withUnsafeBufferPointer { cache.set(ConnectionCache.Key($0), record, now: 0) }
         }
-        key.withUnsafeBufferPointer { cache.remove($0) }
+        key.withUnsafeBufferPointer { cache.remove(ConnectionCache.Key($0)) }
         #expect(cache.takeSpareRecord().map(ObjectIdentifier.init) == identity)
         #expect(cache.takeSpareRecord() == nil)
         // The reused key array holds the new key only.
         let other: [UInt8] = Array("h[2]: ".utf8)
         let record = FailureRecord(groups: GroupValues(count: 1))
-        other.withUnsafeBufferPointer { cache.set($0, record, now: 0) }
-        #expect(other.withUnsafeBufferPointer { cache.get($0, now: 1) } === record)
-        #expect(key.withUnsafeBufferPointer { cache.get($0, now: 1) } == nil)
+        other.withUnsafeBufferPointer { cache.set(ConnectionCache.Key($0), record, now: 0) }
+        #expect(other.withUnsafeBufferPointer { cache.get(ConnectionCache.Key($0), now: 1) } === record)
+        #expect(key.withUnsafeBufferPointer { cache.get(ConnectionCache.Key($0), now: 1) } == nil)
         _ = held
     }
 }
