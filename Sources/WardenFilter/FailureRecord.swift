@@ -89,7 +89,7 @@ final class FailureRecord {
 /// every new connection).
 ///
 /// Records and key arrays of ended connections are kept for new ones (`takeSpareRecord`):
-/// a connection then costs no allocation, and ending one frees nothing.
+/// starting a connection then allocates neither, and ending one frees neither.
 struct ConnectionCache {
     private struct Entry {
         var key: [UInt8]

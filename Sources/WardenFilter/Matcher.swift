@@ -446,7 +446,8 @@ public final class Matcher {
     }
 
     /// Merges the line's record into its connection (keyed by `connectionKey`), and
-    /// returns the record to report: the cached one, or a new one the cache now holds.
+    /// returns the record to report: the cached one, or the line's own (which the cache
+    /// now holds when it starts a connection).
     private func mergeConnection(_ failure: FailureRecord, matchedLines: MatchedLines, now: Double) -> FailureRecord {
         let key = ConnectionCache.Key(connectionKey.bytes)
         let cached = connections.isEmpty ? nil : connections.get(key, now: now)
