@@ -53,9 +53,10 @@ final class FailureRecord {
         return users?.count ?? 0
     }
 
-    /// Adds `other`'s `user` value (when set) to the users set, as `addUser` does.
-    func addUser(from other: FailureRecord, _ user: Int) -> Int {
-        other.groups.withValue(user) { insertUser($0) }
+    /// Adds the `user` value of `other` (another record's groups, when set) to the users
+    /// set, as `addUser` does.
+    func addUser(_ user: Int, of other: GroupValues) -> Int {
+        other.withValue(user) { insertUser($0) }
         return users?.count ?? 0
     }
 

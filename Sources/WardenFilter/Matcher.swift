@@ -464,7 +464,10 @@ public final class Matcher {
 
         let merged: FailureRecord
         if let cached {
-            userCount = cached.addUser(from: failure, slots.user)
+            // One copy of the line's groups for both reads: each read of a record's
+            // groups across a call retains and releases its two arrays.
+            let lineGroups = failure.groups
+            userCount = cached.addUser(slots.user, of: lineGroups)
             // Only the latest line's no-fail/gained state counts.
             if cached.groups.isSet(slots.nofail) { flags.insert(.cachedState) }
             cached.groups.remove(slots.nofail)
@@ -473,7 +476,7 @@ public final class Matcher {
             if flags.contains(.gained) { cached.isPending = false }
             // Without pending failures, earlier lines were already reported.
             if !flags.contains(.cachedState), !cached.isPending { cached.matches = nil }
-            cached.groups.merge(failure.groups)
+            cached.groups.merge(lineGroups)
             merged = cached
             if flags.contains(.forget) { connections.remove(key) }
         } else {
