@@ -317,8 +317,10 @@ public final class Matcher {
                 addLines(matchedText, to: record)
             }
 
+            // One copy of the groups for the id and the failure (see `mergeConnection`).
+            let groups = record.groups
             let id: FailureID?
-            switch failureID(record, hasConnection: hasConnection) {
+            switch failureID(record, groups, hasConnection: hasConnection) {
             case .none:
                 statistics.matchesWithoutID += 1
                 continue
@@ -334,8 +336,8 @@ public final class Matcher {
             found += 1
             body(Failure(
                 id: id, address: record.address, time: time, regexIndex: index,
-                attempts: record.matches?.count ?? 0, isNoFail: record.groups.isSet(slots.nofail),
-                lineNumber: lineNumber, groupNames: groupNames, groupValues: record.groups, matched: record.matches,
+                attempts: record.matches?.count ?? 0, isNoFail: groups.isSet(slots.nofail),
+                lineNumber: lineNumber, groupNames: groupNames, groupValues: groups, matched: record.matches,
                 userBytes: record.users
             ))
             statistics.failregexHits[index] += 1
@@ -384,8 +386,8 @@ public final class Matcher {
     /// The id a match reports (fail2ban's choice among `ip4`, `ip6`, `dns`, `fid`).
     /// Addresses are parsed from the group's bytes; a `String` is made only for a
     /// host name or a `fid`.
-    private func failureID(_ record: FailureRecord, hasConnection: Bool) -> FoundID {
-        let groups = record.groups
+    /// `groups` are the record's.
+    private func failureID(_ record: FailureRecord, _ groups: GroupValues, hasConnection: Bool) -> FoundID {
         let host: FailureID
         let hostSlot: Int
         if groups.isPresent(slots.ip4) {
