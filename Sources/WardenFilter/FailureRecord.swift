@@ -27,11 +27,14 @@ final class FailureRecord {
     /// Makes this record a fresh one holding a failregex match's groups combined with
     /// the prefregex's (see `GroupValues.assign`): the matcher reuses one record per
     /// line instead of allocating.
+    @inline(__always)
     func reset(_ prefregex: CapturedGroups, updatedWith match: CapturedGroups, clearing named: SlotMask) {
         groups.assign(prefregex, updatedWith: match, clearing: named)
-        users = nil
-        matches = nil
-        noFailMatches = nil
+        // Mostly nil already: tested first, as storing nil called the runtime to release
+        // the old value every time.
+        if users != nil { users = nil }
+        if matches != nil { matches = nil }
+        if noFailMatches != nil { noFailMatches = nil }
         isPending = false
         address = nil
     }
