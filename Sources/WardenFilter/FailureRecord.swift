@@ -27,25 +27,26 @@ final class FailureRecord {
     /// Makes this record a fresh one holding a failregex match's groups combined with
     /// the prefregex's (see `GroupValues.assign`): the matcher reuses one record per
     /// line instead of allocating.
+    @inline(__always)
     func reset(_ prefregex: CapturedGroups, updatedWith match: CapturedGroups, clearing named: SlotMask) {
         groups.assign(prefregex, updatedWith: match, clearing: named)
-        users = nil
-        matches = nil
-        noFailMatches = nil
+        // Mostly nil already: tested first, as storing nil called the runtime to release
+        // the old value every time.
+        if users != nil { users = nil }
+        if matches != nil { matches = nil }
+        if noFailMatches != nil { noFailMatches = nil }
         isPending = false
         address = nil
     }
 
-    /// A record of its own for the connection cache: its groups get storage with room
-    /// for the merges of later lines (see `GroupValues.detached(room:)`).
-    func copy() -> FailureRecord {
-        let copy = FailureRecord(groups: groups.detached(room: 512))
-        copy.users = users
-        copy.matches = matches
-        copy.noFailMatches = noFailMatches
-        copy.isPending = isPending
-        copy.address = address
-        return copy
+    /// The held-back no-fail lines become the first of `matches` (fail2ban's
+    /// `nofail-matches + matches` when a connection reports). Out of line: rare.
+    @inline(never)
+    func moveNoFailMatchesFirst() {
+        guard var lines = noFailMatches else { return }
+        noFailMatches = nil
+        if let earlier = matches { lines.append(contentsOf: earlier) }
+        matches = lines
     }
 
     /// Adds the value of group `user` (when set) to the users set, creating it;
@@ -55,17 +56,26 @@ final class FailureRecord {
         return users?.count ?? 0
     }
 
-    /// Adds `other`'s `user` value (when set) to the users set, as `addUser` does.
-    func addUser(from other: FailureRecord, _ user: Int) -> Int {
-        other.groups.withValue(user) { insertUser($0) }
+    /// Adds the `user` value of `other` (another record's groups, when set) to the users
+    /// set, as `addUser` does.
+    func addUser(_ user: Int, of other: GroupValues) -> Int {
+        other.withValue(user) { insertUser($0) }
         return users?.count ?? 0
     }
 
     /// Mutates `users` in place: copying it out and back would copy the array.
     private func insertUser(_ value: UnsafeBufferPointer<UInt8>?) {
         guard let value, !value.isEmpty else { return }
-        if users == nil { users = [] }
-        if !users!.contains(where: { $0.elementsEqual(value) }) { users!.append(Array(value)) }
+        guard users != nil else {
+            users = [Array(value)]
+            return
+        }
+        // Most lines repeat a user the connection has: found by comparing words, not
+        // through `elementsEqual`'s element iterators.
+        let known = users!.withUnsafeBufferPointer { all in
+            all.contains { user in user.withUnsafeBufferPointer { sameBytes($0, value) } }
+        }
+        if !known { users!.append(Array(value)) }
     }
 }
 
@@ -78,78 +88,127 @@ final class FailureRecord {
 /// open-addressing table (linear probing, at most a quarter full) maps a hash to its
 /// entry, so a lookup costs a probe or two instead of a scan of `maxCount` hashes on
 /// every line of an mlfid filter. A removal swaps the last entry into the hole and
-/// closes the probe chain by shifting back. Insertion order lives in a sequence
-/// number. No allocation happens except for the key of a new connection.
+/// closes the probe chain by shifting back. Insertion order is a doubly linked list
+/// through the entries, so the oldest is found without a scan (a full cache evicts on
+/// every new connection).
+///
+/// Records and key arrays of ended connections are kept for new ones (`takeSpareRecord`):
+/// starting a connection then allocates neither, and ending one frees neither.
 struct ConnectionCache {
     private struct Entry {
         var key: [UInt8]
         var record: FailureRecord
         var expiry: Double
-        var sequence: Int
+        /// The neighbours in insertion order, entry indices; -1 past either end.
+        var older: Int32
+        var newer: Int32
     }
 
     let maxCount: Int
     let maxTime: Double
     private var hashes: [UInt64] = []
     private var entries: [Entry] = []
-    private var nextSequence = 0
+    private var oldest: Int32 = -1
+    private var newest: Int32 = -1
     /// Entry index per table slot, -1 when free.
     private var table: [Int32]
     private let tableMask: Int
+    /// Of ended connections, at most `maxSpares` of each: enough for connections that
+    /// end and start in turn, without holding on to a burst of expired ones.
+    private var spareRecords: [FailureRecord] = []
+    private var spareKeys: [[UInt8]] = []
+    private static let maxSpares = 4
 
     init(maxCount: Int, maxTime: Double) {
         self.maxCount = maxCount
         self.maxTime = maxTime
         hashes.reserveCapacity(maxCount)
         entries.reserveCapacity(maxCount)
+        spareRecords.reserveCapacity(ConnectionCache.maxSpares)
+        spareKeys.reserveCapacity(ConnectionCache.maxSpares)
         var size = 8
         while size < 4 * maxCount { size *= 2 }
         table = Array(repeating: -1, count: size)
         tableMask = size - 1
     }
 
+    /// A key's bytes and hash: a line hashes its key once for all the operations it does.
+    struct Key {
+        let bytes: UnsafeBufferPointer<UInt8>
+        let hash: UInt64
+
+        init(_ bytes: UnsafeBufferPointer<UInt8>) {
+            self.bytes = bytes
+            hash = ConnectionCache.hash(bytes)
+        }
+    }
+
     var isEmpty: Bool { entries.isEmpty }
 
-    mutating func get(_ key: UnsafeBufferPointer<UInt8>, now: Double) -> FailureRecord? {
-        guard let index = find(key, hash: ConnectionCache.hash(key)).entry else { return nil }
+    mutating func get(_ key: Key, now: Double) -> FailureRecord? {
+        guard let index = find(key).entry else { return nil }
         if entries[index].expiry > now { return entries[index].record }
         remove(at: index)
         return nil
     }
 
-    mutating func set(_ key: UnsafeBufferPointer<UInt8>, _ record: FailureRecord, now: Double) {
-        let hash = ConnectionCache.hash(key)
-        if let index = find(key, hash: hash).entry {
-            entries[index].record = record
-            entries[index].expiry = now + maxTime
+    /// Caches `record` under `key`; a key already there keeps its place in the order.
+    mutating func set(_ key: Key, _ record: FailureRecord, now: Double) {
+        var (existing, slot) = find(key)
+        if let existing {
+            entries[existing].record = record
+            entries[existing].expiry = now + maxTime
             return
         }
         if entries.count >= maxCount {
-            while let oldest = oldestIndex() {
-                let wasValid = entries[oldest].expiry > now
-                remove(at: oldest)
-                if wasValid, entries.count < maxCount { break }
-            }
+            evict(now: now)
+            // Evictions may have moved chains: look for the free slot again.
+            slot = find(key).slot
         }
-        // Evictions may have moved chains: look for the free slot afterwards.
-        table[find(key, hash: hash).slot] = Int32(entries.count)
-        hashes.append(hash)
-        entries.append(Entry(key: Array(key), record: record, expiry: now + maxTime, sequence: nextSequence))
-        nextSequence += 1
+        let index = Int32(entries.count)
+        table[slot] = index
+        hashes.append(key.hash)
+        var storedKey = spareKeys.popLast() ?? []
+        storedKey.removeAll(keepingCapacity: true)
+        storedKey.append(contentsOf: key.bytes)
+        entries.append(Entry(key: storedKey, record: record, expiry: now + maxTime, older: newest, newer: -1))
+        if newest >= 0 { entries[Int(newest)].newer = index } else { oldest = index }
+        newest = index
     }
 
-    mutating func remove(_ key: UnsafeBufferPointer<UInt8>) {
-        if let index = find(key, hash: ConnectionCache.hash(key)).entry { remove(at: index) }
+    mutating func remove(_ key: Key) {
+        if let index = find(key).entry { remove(at: index) }
+    }
+
+    /// A record of an ended connection that nothing else holds, for a new connection;
+    /// it still holds that connection's values, which the caller resets.
+    mutating func takeSpareRecord() -> FailureRecord? {
+        while var record = spareRecords.popLast() {
+            if isKnownUniquelyReferenced(&record) { return record }
+        }
+        return nil
+    }
+
+    /// Drops the oldest entries until a valid one has gone and a slot is free. Out of
+    /// line: only a new connection on a full cache gets here.
+    @inline(never)
+    private mutating func evict(now: Double) {
+        while oldest >= 0 {
+            let index = Int(oldest)
+            let wasValid = entries[index].expiry > now
+            remove(at: index)
+            if wasValid, entries.count < maxCount { break }
+        }
     }
 
     /// The entry holding `key`, and its table slot; or nil and the free slot ending its chain.
-    private func find(_ key: UnsafeBufferPointer<UInt8>, hash: UInt64) -> (entry: Int?, slot: Int) {
-        var slot = home(hash)
+    private func find(_ key: Key) -> (entry: Int?, slot: Int) {
+        var slot = home(key.hash)
         while true {
             let index = Int(table[slot])
             if index < 0 { return (nil, slot) }
-            if hashes[index] == hash {
-                let equal = entries[index].key.withUnsafeBufferPointer { ConnectionCache.equal($0, key) }
+            if hashes[index] == key.hash {
+                let equal = entries[index].key.withUnsafeBufferPointer { sameBytes($0, key.bytes) }
                 if equal { return (index, slot) }
             }
             slot = (slot + 1) & tableMask
@@ -168,10 +227,6 @@ struct ConnectionCache {
         Int(truncatingIfNeeded: hash ^ (hash >> 29)) & tableMask
     }
 
-    private func oldestIndex() -> Int? {
-        entries.indices.min { entries[$0].sequence < entries[$1].sequence }
-    }
-
     private mutating func remove(at index: Int) {
         // Free the entry's slot, shifting later members of its probe chain back so
         // that every entry stays reachable from its home slot.
@@ -186,35 +241,26 @@ struct ConnectionCache {
             next = (next + 1) & tableMask
         }
         table[hole] = -1
-        // Then move the last entry into the freed index.
+        // Unlink it from the order.
+        let older = entries[index].older, newer = entries[index].newer
+        if older >= 0 { entries[Int(older)].newer = newer } else { oldest = newer }
+        if newer >= 0 { entries[Int(newer)].older = older } else { newest = older }
+        // Then move the last entry into the freed index, and its neighbours' links with it.
         let last = entries.count - 1
-        if index != last { table[slot(of: last)] = Int32(index) }
+        if index != last {
+            table[slot(of: last)] = Int32(index)
+            let movedOlder = entries[last].older, movedNewer = entries[last].newer
+            if movedOlder >= 0 { entries[Int(movedOlder)].newer = Int32(index) } else { oldest = Int32(index) }
+            if movedNewer >= 0 { entries[Int(movedNewer)].older = Int32(index) } else { newest = Int32(index) }
+        }
         hashes.swapAt(index, last)
         hashes.removeLast()
         entries.swapAt(index, last)
-        entries.removeLast()
-    }
-
-    /// Whether two keys hold the same bytes, compared eight at a time in line: through
-    /// `memcmp` (a call the optimiser knows nothing of) the stored key was retained and
-    /// released around every comparison.
-    @inline(__always)
-    private static func equal(_ left: UnsafeBufferPointer<UInt8>, _ right: UnsafeBufferPointer<UInt8>) -> Bool {
-        let count = left.count
-        guard count == right.count else { return false }
-        guard count > 0, let leftBase = left.baseAddress, let rightBase = right.baseAddress else { return true }
-        guard count >= 8 else {
-            for index in 0..<count where leftBase[index] != rightBase[index] { return false }
-            return true
+        let removed = entries.removeLast()
+        if spareRecords.count < ConnectionCache.maxSpares {
+            spareRecords.append(removed.record)
+            spareKeys.append(removed.key)
         }
-        let a = UnsafeRawPointer(leftBase), b = UnsafeRawPointer(rightBase)
-        var offset = 0
-        while offset + 8 < count {
-            if a.loadUnaligned(fromByteOffset: offset, as: UInt64.self) != b.loadUnaligned(fromByteOffset: offset, as: UInt64.self) { return false }
-            offset += 8
-        }
-        // The last eight bytes, overlapping the word before when the count is not a multiple of eight.
-        return a.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self) == b.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
     }
 
     /// Eight bytes per multiply-and-fold step (the key's last bytes in one word that may
@@ -250,4 +296,26 @@ struct ConnectionCache {
         }
         return hash
     }
+}
+
+/// Whether two byte strings (connection keys, users) are the same, compared eight bytes
+/// at a time in line: through `memcmp` (a call the optimiser knows nothing of) the
+/// stored array was retained and released around every comparison.
+@inline(__always)
+private func sameBytes(_ left: UnsafeBufferPointer<UInt8>, _ right: UnsafeBufferPointer<UInt8>) -> Bool {
+    let count = left.count
+    guard count == right.count else { return false }
+    guard count > 0, let leftBase = left.baseAddress, let rightBase = right.baseAddress else { return true }
+    guard count >= 8 else {
+        for index in 0..<count where leftBase[index] != rightBase[index] { return false }
+        return true
+    }
+    let a = UnsafeRawPointer(leftBase), b = UnsafeRawPointer(rightBase)
+    var offset = 0
+    while offset + 8 < count {
+        if a.loadUnaligned(fromByteOffset: offset, as: UInt64.self) != b.loadUnaligned(fromByteOffset: offset, as: UInt64.self) { return false }
+        offset += 8
+    }
+    // The last eight bytes, overlapping the word before when the count is not a multiple of eight.
+    return a.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self) == b.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
 }

@@ -87,7 +87,9 @@ public final class Matcher {
     /// Per-line scratch, reused so that a line allocates only what it returns.
     private let prefValues: CapturedGroups
     private let matchValues: CapturedGroups
-    private let lineRecord: FailureRecord
+    /// The current match's record; it moves into the connection cache when it starts a
+    /// connection, and a record of an ended connection takes its place.
+    @exclusivity(unchecked) private var lineRecord: FailureRecord
     /// The current line's `mlfid` value, the connection cache key.
     private let connectionKey = ScratchBytes(capacity: 64)
     private let failPrefilter: FailregexPrefilter
@@ -300,21 +302,25 @@ public final class Matcher {
             // fail2ban: the prefregex's dict, minus the failregex's groups that did not
             // take part, updated with the failregex's groups.
             // (Without a prefregex, `prefValues` stays empty.)
-            lineRecord.reset(prefValues, updatedWith: matchValues, clearing: plan.namedSlots)
+            // Read once: `lineRecord` changes when the record starts a connection.
+            let line = lineRecord
+            line.reset(prefValues, updatedWith: matchValues, clearing: plan.namedSlots)
 
             let record: FailureRecord
-            let hasConnection = lineRecord.groups.isPresent(slots.mlfid)
+            let hasConnection = line.groups.isPresent(slots.mlfid)
             if hasConnection {
-                lineRecord.groups.copyValue(slots.mlfid, to: connectionKey)
-                record = mergeConnection(lineRecord, matchedLines: matchedText, now: now)
+                line.groups.copyValue(slots.mlfid, to: connectionKey)
+                record = mergeConnection(line, matchedLines: matchedText, now: now)
                 if record.groups.isSet(slots.nofail), !options.checkAllRegex { return }
             } else {
-                record = lineRecord
+                record = line
                 addLines(matchedText, to: record)
             }
 
+            // One copy of the groups for the id and the failure (see `mergeConnection`).
+            let groups = record.groups
             let id: FailureID?
-            switch failureID(record, hasConnection: hasConnection) {
+            switch failureID(record, groups, hasConnection: hasConnection) {
             case .none:
                 statistics.matchesWithoutID += 1
                 continue
@@ -330,8 +336,8 @@ public final class Matcher {
             found += 1
             body(Failure(
                 id: id, address: record.address, time: time, regexIndex: index,
-                attempts: record.matches?.count ?? 0, isNoFail: record.groups.isSet(slots.nofail),
-                lineNumber: lineNumber, groupNames: groupNames, groupValues: record.groups, matched: record.matches,
+                attempts: record.matches?.count ?? 0, isNoFail: groups.isSet(slots.nofail),
+                lineNumber: lineNumber, groupNames: groupNames, groupValues: groups, matched: record.matches,
                 userBytes: record.users
             ))
             statistics.failregexHits[index] += 1
@@ -378,21 +384,20 @@ public final class Matcher {
     }
 
     /// The id a match reports (fail2ban's choice among `ip4`, `ip6`, `dns`, `fid`).
-    private func failureID(_ record: FailureRecord, hasConnection: Bool) -> FoundID {
-        let groups = record.groups
-        let fid = groups.string(slots.fid)
+    /// Addresses are parsed from the group's bytes; a `String` is made only for a
+    /// host name or a `fid`.
+    /// `groups` are the record's.
+    private func failureID(_ record: FailureRecord, _ groups: GroupValues, hasConnection: Bool) -> FoundID {
         let host: FailureID
-        let hostText: String
+        let hostSlot: Int
         if groups.isPresent(slots.ip4) {
-            let prefix = prefixLength(groups)
-            host = groups.withValue(slots.ip4) { FailureID.address(bytes: $0!, family: prefix == nil ? .ipv4 : .any, prefixLength: prefix) }
-            hostText = fid == nil ? "" : groups.string(slots.ip4)!
-        } else if let ip6 = groups.string(slots.ip6) {
-            hostText = ip6
-            let prefix = prefixLength(groups)
-            host = FailureID.address(ip6, family: prefix == nil ? .ipv6 : .any, prefixLength: prefix)
+            hostSlot = slots.ip4
+            host = addressID(groups, hostSlot, family: .ipv4)
+        } else if groups.isPresent(slots.ip6) {
+            hostSlot = slots.ip6
+            host = addressID(groups, hostSlot, family: .ipv6)
         } else if let dns = groups.string(slots.dns) {
-            hostText = dns
+            hostSlot = slots.dns
             if rawHosts {
                 host = FailureID(text: dns, kind: .raw)
             } else {
@@ -400,19 +405,26 @@ public final class Matcher {
                 let parsed = FailureID.address(dns, family: .any)
                 host = parsed.kind == .invalid ? FailureID(text: dns, kind: .hostname) : parsed
             }
-        } else if let fid {
-            hostText = fid
-            host = plainID(fid)
+        } else if let fid = groups.string(slots.fid) {
+            return .found(plainID(fid))
         } else {
             guard hasConnection else { return .none }
             record.isPending = true
             return options.checkAllRegex || !options.ignorePending ? .pending : .swallowed
         }
-        if let fid, fid != hostText {
-            record.address = host
-            return .found(plainID(fid))
-        }
-        return .found(host)
+        // A fid other than the host's text is the id, and the host its address.
+        guard groups.isPresent(slots.fid) else { return .found(host) }
+        let fid = groups.string(slots.fid)!
+        guard fid != groups.string(hostSlot)! else { return .found(host) }
+        record.address = host
+        return .found(plainID(fid))
+    }
+
+    /// The address in group `slot`, masked by a `cidr` group if there is one.
+    @inline(__always)
+    private func addressID(_ groups: GroupValues, _ slot: Int, family: FailureID.Family) -> FailureID {
+        let prefix = groups.isPresent(slots.cidr) ? prefixLength(groups) : nil
+        return groups.withValue(slot) { FailureID.address(bytes: $0!, family: prefix == nil ? family : .any, prefixLength: prefix) }
     }
 
     private func prefixLength(_ groups: GroupValues) -> Int? {
@@ -436,9 +448,10 @@ public final class Matcher {
     }
 
     /// Merges the line's record into its connection (keyed by `connectionKey`), and
-    /// returns the record to report: the cached one, or a new one the cache now holds.
+    /// returns the record to report: the cached one, or the line's own (which the cache
+    /// now holds when it starts a connection).
     private func mergeConnection(_ failure: FailureRecord, matchedLines: MatchedLines, now: Double) -> FailureRecord {
-        let key = connectionKey.bytes
+        let key = ConnectionCache.Key(connectionKey.bytes)
         let cached = connections.isEmpty ? nil : connections.get(key, now: now)
         var userCount = 0
         var flags: MergeFlags = []
@@ -451,9 +464,12 @@ public final class Matcher {
         if failure.groups.isSet(slots.mlfforget) { flags.insert(.forget) }
         failure.groups.remove(slots.mlfforget)
 
-        var merged = failure
+        let merged: FailureRecord
         if let cached {
-            userCount = cached.addUser(from: failure, slots.user)
+            // One copy of the line's groups for both reads: each read of a record's
+            // groups across a call retains and releases its two arrays.
+            let lineGroups = failure.groups
+            userCount = cached.addUser(slots.user, of: lineGroups)
             // Only the latest line's no-fail/gained state counts.
             if cached.groups.isSet(slots.nofail) { flags.insert(.cachedState) }
             cached.groups.remove(slots.nofail)
@@ -462,14 +478,18 @@ public final class Matcher {
             if flags.contains(.gained) { cached.isPending = false }
             // Without pending failures, earlier lines were already reported.
             if !flags.contains(.cachedState), !cached.isPending { cached.matches = nil }
-            cached.groups.merge(failure.groups)
+            cached.groups.merge(lineGroups)
             merged = cached
             if flags.contains(.forget) { connections.remove(key) }
-        } else if !flags.contains(.forget) {
-            userCount = failure.addUser(slots.user)
-            // The cache keeps its own record: `failure` is the matcher's per-line scratch.
-            merged = failure.copy()
-            connections.set(key, merged, now: now)
+        } else {
+            merged = failure
+            if !flags.contains(.forget) {
+                userCount = failure.addUser(slots.user)
+                // The line's record itself becomes the connection's, no copy: the matcher
+                // takes another for its next line, one of an ended connection if there is one.
+                connections.set(key, failure, now: now)
+                lineRecord = connections.takeSpareRecord() ?? FailureRecord(groups: GroupValues(count: groupNames.names.count))
+            }
         }
         // Pending failures, or several users on one connection, override a no-fail.
         let wasPending = merged.isPending
@@ -480,11 +500,11 @@ public final class Matcher {
             flags.subtract([.noFail, .gained])
         }
         if !flags.contains(.noFail) {
-            var lines = merged.noFailMatches ?? MatchedLines(keepsText: options.collectMatchedLines)
-            merged.noFailMatches = nil
-            if let earlier = merged.matches { lines.append(contentsOf: earlier) }
-            if !flags.contains(.gained) { lines.append(contentsOf: matchedLines) }
-            merged.matches = lines
+            // Held-back no-fail lines, earlier lines, this line: edited in place, as
+            // building the list in a local copied and released it on every line.
+            if merged.noFailMatches != nil { merged.moveNoFailMatchesFirst() }
+            if merged.matches == nil { merged.matches = MatchedLines(keepsText: options.collectMatchedLines) }
+            if !flags.contains(.gained) { merged.matches!.append(contentsOf: matchedLines) }
         } else if !flags.contains(.forget) {
             if merged.noFailMatches == nil { merged.noFailMatches = MatchedLines(keepsText: options.collectMatchedLines) }
             merged.noFailMatches!.append(contentsOf: matchedLines)

@@ -7,11 +7,22 @@
 /// no offsets to fix, and the lines travel from the matcher through the failure counter
 /// to the ban's data as bytes, never as a `String` per line.
 public struct MatchedLines: Sendable, Equatable {
-    public private(set) var count = 0
-    private var records: [UInt8] = []
+    // Inlinable where the matcher calls per line (a list per match, a line or a list
+    // appended): across the module boundary each was a call, and counting is all
+    // `warden regex` does with them.
+    @usableFromInline var lineCount: Int
+    @usableFromInline var records: [UInt8]
     public let keepsText: Bool
 
-    public init(keepsText: Bool = true) { self.keepsText = keepsText }
+    /// How many lines (fail2ban's `len(matches)`), whether or not their texts are kept.
+    @inlinable public var count: Int { lineCount }
+
+    @inlinable
+    public init(keepsText: Bool = true) {
+        lineCount = 0
+        records = []
+        self.keepsText = keepsText
+    }
 
     /// A list holding these texts.
     public init(_ lines: [String]) {
@@ -19,9 +30,14 @@ public struct MatchedLines: Sendable, Equatable {
         for var line in lines { line.withUTF8 { append($0) } }
     }
 
+    @inlinable
     public mutating func append(_ line: UnsafeBufferPointer<UInt8>) {
-        count += 1
-        guard keepsText else { return }
+        lineCount += 1
+        if keepsText { appendText(line) }
+    }
+
+    @usableFromInline
+    mutating func appendText(_ line: UnsafeBufferPointer<UInt8>) {
         let needed = records.count + MemoryLayout<UInt32>.size + line.count
         // One allocation for the header and the text, growing geometrically.
         if records.capacity < needed { records.reserveCapacity(max(needed, 2 * records.capacity)) }
@@ -30,22 +46,28 @@ public struct MatchedLines: Sendable, Equatable {
         records.append(contentsOf: line)
     }
 
+    @inlinable
     public mutating func append(contentsOf other: MatchedLines) {
-        // Into an empty list (a connection's first lines, or an id's first failure): share
-        // the other's storage instead of allocating and copying.
-        if count == 0, keepsText == other.keepsText {
-            self = other
-            return
-        }
-        count += other.count
-        guard keepsText, other.keepsText else { return }
-        records.append(contentsOf: other.records)
+        lineCount += other.lineCount
+        if keepsText, other.keepsText { appendTexts(of: other) }
     }
 
-    /// Drops the `lineCount` oldest lines (fail2ban's `maxmatches` keeps the newest).
-    public mutating func removeFirst(_ lineCount: Int) {
-        let dropped = min(lineCount, count)
-        count -= dropped
+    @usableFromInline
+    mutating func appendTexts(of other: MatchedLines) {
+        // Into an empty list (a connection's first lines, or an id's first failure): share
+        // the other's storage instead of allocating and copying. Only the texts: assigning
+        // the whole list cost a copy and a release even where there are no texts.
+        if records.isEmpty {
+            records = other.records
+        } else {
+            records.append(contentsOf: other.records)
+        }
+    }
+
+    /// Drops the `number` oldest lines (fail2ban's `maxmatches` keeps the newest).
+    public mutating func removeFirst(_ number: Int) {
+        let dropped = min(number, lineCount)
+        lineCount -= dropped
         guard keepsText, dropped > 0 else { return }
         var offset = 0
         for _ in 0..<dropped { offset += MemoryLayout<UInt32>.size + length(at: offset) }
@@ -53,7 +75,7 @@ public struct MatchedLines: Sendable, Equatable {
     }
 
     public mutating func removeAll() {
-        count = 0
+        lineCount = 0
         records.removeAll()
     }
 

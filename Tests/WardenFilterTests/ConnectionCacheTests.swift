@@ -48,19 +48,19 @@ import Testing
             switch generator.next() % 4 {
             case 0, 1:
                 let record = FailureRecord(groups: GroupValues(count: 1))
-                key.withUnsafeBufferPointer { cache.set($0, record, now: now) }
+                key.withUnsafeBufferPointer { cache.set(ConnectionCache.Key($0), record, now: now) }
                 model.set(key, record, now: now)
             case 2:
-                let found = key.withUnsafeBufferPointer { cache.get($0, now: now) }
+                let found = key.withUnsafeBufferPointer { cache.get(ConnectionCache.Key($0), now: now) }
                 let expected = model.get(key, now: now)
                 #expect(found === expected)
             default:
-                key.withUnsafeBufferPointer { cache.remove($0) }
+                key.withUnsafeBufferPointer { cache.remove(ConnectionCache.Key($0)) }
                 model.remove(key)
             }
         }
         for key in keys {
-            let found = key.withUnsafeBufferPointer { cache.get($0, now: now) }
+            let found = key.withUnsafeBufferPointer { cache.get(ConnectionCache.Key($0), now: now) }
             #expect(found === model.get(key, now: now))
         }
     }
@@ -79,12 +79,12 @@ import Testing
                 keys.append(key)
             }
             let records = keys.map { _ in FailureRecord(groups: GroupValues(count: 1)) }
-            for (key, record) in zip(keys, records) { key.withUnsafeBufferPointer { cache.set($0, record, now: 0) } }
+            for (key, record) in zip(keys, records) { key.withUnsafeBufferPointer { cache.set(ConnectionCache.Key($0), record, now: 0) } }
             for (key, record) in zip(keys, records) {
-                #expect(key.withUnsafeBufferPointer { cache.get($0, now: 1) } === record, "length \(length), key \(key)")
+                #expect(key.withUnsafeBufferPointer { cache.get(ConnectionCache.Key($0), now: 1) } === record, "length \(length), key \(key)")
             }
             // A longer key sharing the whole of `base` is another key.
-            #expect((base + [0]).withUnsafeBufferPointer { cache.get($0, now: 1) } == nil)
+            #expect((base + [0]).withUnsafeBufferPointer { cache.get(ConnectionCache.Key($0), now: 1) } == nil)
         }
     }
 }

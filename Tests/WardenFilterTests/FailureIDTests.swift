@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 @testable import WardenFilter
 
@@ -44,5 +47,61 @@ import Testing
         let first = Array("10.1.2.3".utf8).withUnsafeBufferPointer { FailureID.address(bytes: $0, family: .ipv4) }
         let second = Array("10.1.2.30".utf8).withUnsafeBufferPointer { FailureID.address(bytes: $0, family: .ipv4) }
         #expect(first != second && first != FailureID(text: "10.1.2.3", kind: .raw))
+    }
+}
+
+/// The IPv6 text is written by warden, not `inet_ntop`: it must be glibc's, byte for byte.
+@Suite struct IPv6TextTests {
+    private func ntop(_ value: (UInt64, UInt64)) -> String {
+        var address = in6_addr()
+        withUnsafeMutableBytes(of: &address) { raw in
+            for index in 0..<8 { raw[index] = UInt8(truncatingIfNeeded: value.0 >> UInt64(56 - 8 * index)) }
+            for index in 0..<8 { raw[8 + index] = UInt8(truncatingIfNeeded: value.1 >> UInt64(56 - 8 * index)) }
+        }
+        var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+        _ = inet_ntop(AF_INET6, &address, &text, socklen_t(text.count))
+        return String(cString: text)
+    }
+
+    private func address(_ words: [UInt16]) -> (UInt64, UInt64) {
+        var high: UInt64 = 0, low: UInt64 = 0
+        for index in 0..<4 { high = high << 16 | UInt64(words[index]) }
+        for index in 4..<8 { low = low << 16 | UInt64(words[index]) }
+        return (high, low)
+    }
+
+    /// Every pattern of zero and non-zero words (all run placements and ties), with
+    /// words of each digit count, `ffff` before a dotted quad, and random addresses.
+    @Test func agreesWithInetNtop() {
+        var generator = MatcherFuzzTests.SplitMix(state: 0x1F6)
+        let samples: [UInt16] = [1, 0xF, 0x10, 0xAB, 0x100, 0xFFF, 0x1000, 0xBEEF, 0xFFFF]
+        var checked = 0
+        for pattern in 0..<256 {
+            for round in 0..<12 {
+                var words = (0..<8).map { index -> UInt16 in
+                    guard pattern & (1 << index) != 0 else { return 0 }
+                    return round < samples.count ? samples[(round + index) % samples.count] : UInt16(truncatingIfNeeded: generator.next())
+                }
+                if round == 11 { words[5] = 0xFFFF }
+                let value = address(words)
+                #expect(FailureID.formatIPv6(value) == ntop(value), "\(words)")
+                checked += 1
+            }
+        }
+        for _ in 0..<5_000 {
+            let value = (generator.next(), generator.next())
+            #expect(FailureID.formatIPv6(value) == ntop(value))
+        }
+        #expect(checked == 3_072)
+    }
+
+    /// Through the matcher's entry point: IPv6 ids from bytes are those from text.
+    @Test func bytesAndTextGiveTheSameID() {
+        for text in ["2001:db8::1", "::1", "::", "::ffff:192.0.2.1", "::192.0.2.1", "fe80::1:0:0:0", "2001:DB8:0:0:1::1",
+                     "1:0:0:2:0:0:0:3", "2001:db8::1%eth0", "2001:db8::g", "[2001:db8::1]", "2001:db8::1/64", ""] {
+            let fromBytes = Array(text.utf8).withUnsafeBufferPointer { FailureID.address(bytes: $0, family: .ipv6) }
+            let fromText = FailureID.address(text, family: .ipv6)
+            #expect(fromBytes == fromText && fromBytes.kind == fromText.kind, "\(text)")
+        }
     }
 }
