@@ -60,7 +60,7 @@ import Testing
         }
         var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
         _ = inet_ntop(AF_INET6, &address, &text, socklen_t(text.count))
-        return String(cString: text)
+        return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     private func address(_ words: [UInt16]) -> (UInt64, UInt64) {
