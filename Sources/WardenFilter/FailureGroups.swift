@@ -80,6 +80,13 @@ struct GroupValues: Sendable {
             return Span(bits: moved & ~absent | other.bits & absent)
         }
 
+        /// `self` when present, else `other`, without a branch (see `shifted`).
+        @inline(__always)
+        func orElse(_ other: Span) -> Span {
+            let absent = 0 &- (bits >> 31 & 1)
+            return Span(bits: bits & ~absent | other.bits & absent)
+        }
+
         /// Absent where `mask` is all ones, else `self`.
         @inline(__always)
         func cleared(where mask: UInt64) -> Span {
