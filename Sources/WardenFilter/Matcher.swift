@@ -517,7 +517,7 @@ public final class Matcher {
             // The last value's end; an absent span's end is -1.
             var end: Int32 = 0
             for group in plan.named where group.slot != skipped {
-                // A select, not a branch: an unset group keeps the slot's earlier value.
+                // An unset group's raw span is absent and keeps the slot's earlier value.
                 let span = matchData.span(of: group.number).orElse(spans[group.slot])
                 spans[group.slot] = span
                 end = max(end, span.end)

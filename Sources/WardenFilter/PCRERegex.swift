@@ -308,9 +308,9 @@ public final class PCREMatchData {
     }
 
     /// The span of `group` (below `capacity`) as the ovector holds it: an unset group's
-    /// offsets are PCRE2_UNSET (all ones), whose low halves make `Span.absent` exactly, so
-    /// no branch on whether the group took part (which follows no pattern a predictor
-    /// learns). Offsets are those of one log line, below 2^31.
+    /// offsets are PCRE2_UNSET (all ones), whose low halves make `Span.absent` exactly,
+    /// so a reader needs neither `range(of:)`'s checks nor its optional. Offsets are
+    /// those of one log line, below 2^31.
     @inline(__always)
     func span(of group: Int) -> GroupValues.Span {
         assert(group < capacity)
