@@ -80,7 +80,9 @@ struct JSONLineWriter {
             to.storeBytes(of: head, as: UInt64.self)
             to.storeBytes(of: tail, toByteOffset: count - 8, as: UInt64.self)
         } else {
-            position.update(from: base, count: count)
+            // A copy, not `update(from:)`: source and room never overlap, and for a short
+            // literal (`.0`, `, `) the latter's overlap test was most of the code.
+            UnsafeMutableRawPointer(position).copyMemory(from: base, byteCount: count)
         }
         position += count
     }
