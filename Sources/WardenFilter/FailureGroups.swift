@@ -80,6 +80,16 @@ struct GroupValues: Sendable {
             return Span(bits: moved & ~absent | other.bits & absent)
         }
 
+        /// `self` when present, else `other`. The compiler makes this select a branch
+        /// that loads `other` only for an absent span; in `Matcher.capture` that branch
+        /// mispredicts about 0.6 times per line, and forcing a true select (`self` ANDed
+        /// with `other` or all ones) cost 27 more instructions per line than it saved.
+        @inline(__always)
+        func orElse(_ other: Span) -> Span {
+            let absent = 0 &- (bits >> 31 & 1)
+            return Span(bits: bits & ~absent | other.bits & absent)
+        }
+
         /// Absent where `mask` is all ones, else `self`.
         @inline(__always)
         func cleared(where mask: UInt64) -> Span {

@@ -537,8 +537,8 @@ public final class Matcher {
             // The last value's end; an absent span's end is -1.
             var end: Int32 = 0
             for group in plan.named where group.slot != skipped {
-                // A select, not a branch: whether a group took part follows no pattern.
-                let span = matchData.range(of: group.number).map(GroupValues.Span.init) ?? spans[group.slot]
+                // An unset group's raw span is absent and keeps the slot's earlier value.
+                let span = matchData.span(of: group.number).orElse(spans[group.slot])
                 spans[group.slot] = span
                 end = max(end, span.end)
             }

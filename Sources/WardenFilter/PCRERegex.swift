@@ -307,6 +307,16 @@ public final class PCREMatchData {
         return start..<end
     }
 
+    /// The span of `group` (below `capacity`) as the ovector holds it: an unset group's
+    /// offsets are PCRE2_UNSET (all ones), whose low halves make `Span.absent` exactly,
+    /// so a reader needs neither `range(of:)`'s checks nor its optional. Offsets are
+    /// those of one log line, below 2^31.
+    @inline(__always)
+    func span(of group: Int) -> GroupValues.Span {
+        assert(group < capacity)
+        return GroupValues.Span(start: Int32(truncatingIfNeeded: ovector[2 &* group]), end: Int32(truncatingIfNeeded: ovector[2 &* group &+ 1]))
+    }
+
     /// Sets `group`'s span (nil: did not take part) as a match would, for a reader that
     /// stands in for a regex (`SyslogDateReader`).
     @inline(__always)

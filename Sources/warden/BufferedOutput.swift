@@ -88,7 +88,9 @@ final class BufferedOutput {
         count = end - storage
     }
 
-    /// Writes one line of JSON through `body`, then a newline.
+    /// Writes one line of JSON through `body`, which reserves room for its tokens, then
+    /// a newline: in the closing room of the last reservation, or of the slack above
+    /// `flushThreshold` that a line starts with when it reserves nothing.
     @inline(__always)
     func writeJSONLine(_ body: (inout JSONLineWriter) -> Void) {
         var writer = JSONLineWriter(output: self)

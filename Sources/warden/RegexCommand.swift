@@ -132,31 +132,49 @@ struct RegexCommand: ParsableCommand {
 
     static func writeJSONLine(for failure: Failure, lineNumber: Int, keys: GroupKeyTable, to output: BufferedOutput) {
         output.writeJSONLine { json in
-            json.raw("{\"line\": ")
-            json.integer(lineNumber)
-            json.raw(", \"id\": ")
-            failure.withIDText { json.string($0) }
+            // One room check for everything up to the groups, one per group and per user.
+            failure.withIDText { id in
+                json.reserve(fixedRoom + JSONText.stringRoom(id.count))
+                json.raw("{\"line\": ")
+                json.integer(lineNumber)
+                json.raw(", \"id\": ")
+                json.string(id)
+            }
             json.raw(", \"time\": ")
             if let time = failure.time { json.seconds(time) } else { json.raw("null") }
             json.raw(", \"regex\": ")
             json.integer(failure.regexIndex)
             failure.forEachGroupNumber { number, value in
-                json.raw(keys[number])
+                let key = keys[number]
+                json.reserve(key.count &+ JSONText.stringRoom(value.count))
+                json.raw(key)
                 json.string(value)
             }
             var firstUser = true
             let hasUsers = failure.forEachUser { user in
-                json.raw(firstUser ? ", \"users\": [" as StaticString : ", ")
+                json.reserve(usersKey.utf8CodeUnitCount &+ JSONText.stringRoom(user.count))
+                json.raw(firstUser ? usersKey : ", ")
                 firstUser = false
                 json.string(user)
             }
+            // The rest is closing text, which every reservation leaves room for.
             if hasUsers {
-                if firstUser { json.raw(", \"users\": [") }
+                if firstUser {
+                    json.reserve(usersKey.utf8CodeUnitCount)
+                    json.raw(usersKey)
+                }
                 json.byte(UInt8(ascii: "]"))
             }
             json.byte(UInt8(ascii: "}"))
         }
     }
+
+    private static var usersKey: StaticString { ", \"users\": [" }
+
+    /// The longest text of a failure's object up to its groups, but for the id's value:
+    /// the keys (`{"line": `, `, "id": `, `, "time": `, `, "regex": `), two integers and
+    /// the time. Literal lengths, so that the sum is a constant.
+    private static var fixedRoom: Int { 9 + 8 + 10 + 11 + 2 * JSONLineWriter.integerRoom + JSONLineWriter.secondsRoom }
 
     static func verboseLine(for failure: Failure, lineNumber: Int) -> String {
         let time = failure.time.map(LocalTimeText.format) ?? "-"

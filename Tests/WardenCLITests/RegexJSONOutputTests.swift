@@ -46,4 +46,37 @@ import Testing
         #expect(Array(lines.prefix(Self.expected.count)) == Self.expected.map { Substring($0) })
         #expect(lines.dropFirst(Self.expected.count).first?.hasPrefix(#"{"summary": "#) == true)
     }
+
+    /// The writer checks room once per run of tokens, against a bound: objects whose
+    /// values take more room than is left (the buffer writes out what it holds), or more
+    /// than the whole buffer (it grows), must come out whole and in order.
+    @Test func objectsLongerThanTheBufferComeOutWhole() throws {
+        let warden = try UnseenLogDifferentialTests.wardenBinary()
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("warden-json-long-\(getpid())")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        let filterPath = work.appendingPathComponent("test.conf").path
+        let logPath = work.appendingPathComponent("test.log").path
+        try Self.filter.write(toFile: filterPath, atomically: true, encoding: .utf8)
+
+        var log = "", expected: [String] = []
+        for number in 1...60 {
+            // Every third note is escaped to more than the buffer holds (6 bytes of room
+            // per byte); the others fill it within a few objects.
+            let note = String(repeating: number % 3 == 0 ? "q\"" : "n", count: number % 3 == 0 ? 12_000 : 3_000 + number)
+            let escaped = note.replacingOccurrences(of: "\"", with: "\\\"")
+            log += "\(1_700_000_000 + number) conn \(number): fail from 192.0.2.\(number) note \(note)\n"
+            expected.append(#"{"line": \#(number), "id": "192.0.2.\#(number)", "time": \#(1_700_000_000 + number).0, "regex": 0, "ip4": "192.0.2.\#(number)", "mlfid": "conn \#(number):", "note": "\#(escaped)"}"#)
+        }
+        try log.write(toFile: logPath, atomically: true, encoding: .utf8)
+
+        let run = try ChildProcess.run([warden, "regex", "--json", "--raw", logPath, filterPath], scratch: work.appendingPathComponent("run"))
+        #expect(run.status == 0, "\(run.standardError)")
+        let lines = String(decoding: run.standardOutput, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines.count == expected.count + 2)
+        for (line, want) in zip(lines, expected) where line != want {
+            Issue.record("object differs: \(line.prefix(120))... (\(line.count) bytes, \(want.count) expected)")
+        }
+        #expect(lines.dropFirst(expected.count).first?.hasPrefix(#"{"summary": "#) == true)
+    }
 }

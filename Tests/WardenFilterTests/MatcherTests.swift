@@ -90,6 +90,26 @@ import WardenConfig
         ])
     }
 
+    /// `capture` reads a group's raw offsets: unset groups (before and after set ones,
+    /// and past the last set group), empty ones and ones ending the line must give the
+    /// values fail2ban gives, and an unset failregex group still drops the prefregex's.
+    @Test func unsetEmptyAndTrailingGroups() throws {
+        let filter = FilterDefinition(name: "t", failregex: [
+            "^fail from <HOST>(?: user <F-USER>\\S*</F-USER>)?(?: note <F-NOTE>.*</F-NOTE>)?$",
+        ])
+        let lines = [
+            "fail from 192.0.2.1",
+            "fail from 192.0.2.2 user ",
+            "fail from 192.0.2.3 user bob note ",
+            "fail from 192.0.2.4 note tail text",
+            "fail from 192.0.2.5 user eve note x",
+        ]
+        try Fail2banFilterOracle.expectAgreement(filter, lines: lines)
+        var prefixed = filter
+        prefixed.prefregex = "^(?:u=<F-USER>\\S+</F-USER> )?<F-CONTENT>.+</F-CONTENT>$"
+        try Fail2banFilterOracle.expectAgreement(prefixed, lines: lines.map { "u=alice " + $0 } + lines)
+    }
+
     @Test func checkAllRegexReportsEveryHit() throws {
         let filter = FilterDefinition(name: "t", failregex: ["from <HOST>", "^fail from <ADDR>$"])
         try Fail2banFilterOracle.expectAgreement(filter, lines: ["fail from 192.0.2.1", "x from 192.0.2.2"], checkAll: true)

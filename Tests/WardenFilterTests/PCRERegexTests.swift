@@ -13,6 +13,30 @@ import Testing
         #expect(groups[2] == "22")
     }
 
+    /// `span(of:)` is `range(of:)` as a `Span`, with an unset group (in an alternative
+    /// not taken, or after the last set group) exactly `Span.absent`.
+    @Test func rawSpansAgreeWithRanges() throws {
+        let regex = try PCRERegex(#"^(?:a(x)|b(y*))(z?)(?:-(w))?$"#)
+        let data = PCREMatchData(capacity: regex.captureCount + 1)
+        for text in ["ax", "b", "byyz", "axz-w", "bz"] {
+            var subject = Array(text.utf8)
+            let outcome = subject.withUnsafeMutableBufferPointer { regex.match(UnsafeBufferPointer($0), into: data) }
+            #expect(outcome == .match)
+            for group in 1...regex.captureCount {
+                let span = data.span(of: group)
+                if let range = data.range(of: group) {
+                    #expect(Int(span.start) == range.lowerBound && Int(span.end) == range.upperBound, "\(text) group \(group)")
+                } else {
+                    #expect(span.start == GroupValues.Span.absent.start && span.end == GroupValues.Span.absent.end, "\(text) group \(group)")
+                    #expect(!span.isPresent)
+                }
+                let earlier = GroupValues.Span(start: 7, end: 9)
+                let chosen = span.orElse(earlier)
+                #expect(chosen.start == (span.isPresent ? span : earlier).start && chosen.end == (span.isPresent ? span : earlier).end)
+            }
+        }
+    }
+
     @Test func compileErrorNamesTheOffset() {
         #expect(throws: PCRERegex.CompileError.self) { try PCRERegex("abc(") }
     }
