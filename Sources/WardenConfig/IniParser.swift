@@ -68,27 +68,29 @@ struct IniParser {
         }
     }
 
-    /// Python's universal newlines: `\n`, `\r\n` and a lone `\r` all end a line.
+    /// Python's universal newlines: `\n`, `\r\n` and a lone `\r` all end a line. Found
+    /// by bytes: both are ASCII, so every line starts and ends on a scalar boundary.
     static func lines(of text: String) -> [Substring.UnicodeScalarView] {
         var result: [Substring.UnicodeScalarView] = []
         let scalars = Substring(text).unicodeScalars
-        var start = scalars.startIndex
+        let bytes = text.utf8
+        var start = bytes.startIndex
         var index = start
-        while index < scalars.endIndex {
-            let scalar = scalars[index]
-            if scalar == "\n" || scalar == "\r" {
+        while index < bytes.endIndex {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") {
                 result.append(scalars[start..<index])
-                var next = scalars.index(after: index)
-                if scalar == "\r", next < scalars.endIndex, scalars[next] == "\n" {
-                    next = scalars.index(after: next)
+                var next = bytes.index(after: index)
+                if byte == UInt8(ascii: "\r"), next < bytes.endIndex, bytes[next] == UInt8(ascii: "\n") {
+                    next = bytes.index(after: next)
                 }
                 start = next
                 index = next
             } else {
-                index = scalars.index(after: index)
+                index = bytes.index(after: index)
             }
         }
-        if start < scalars.endIndex { result.append(scalars[start...]) }
+        if start < bytes.endIndex { result.append(scalars[start...]) }
         return result
     }
 }
@@ -147,9 +149,11 @@ private struct Builder {
     /// Where the comment starts: a whole line starting with `#` or `;`, or the first `;`
     /// at the line start or preceded by whitespace.
     static func commentStart(in line: Substring.UnicodeScalarView) -> Substring.UnicodeScalarView.Index? {
-        if let first = PythonText.strip(line).first, first == "#" || first == ";" {
+        if let first = line.first(where: { !PythonText.isSpace($0) }), first == "#" || first == ";" {
             return line.startIndex
         }
+        // `;` is ASCII, so a line without that byte has no inline comment.
+        guard Substring(line).utf8.contains(UInt8(ascii: ";")) else { return nil }
         var previous: Unicode.Scalar?
         for index in line.indices {
             let scalar = line[index]
