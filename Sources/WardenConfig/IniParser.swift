@@ -99,6 +99,9 @@ private struct Builder {
     var document: IniDocument
     /// The section receiving options; nil before the first header.
     var current: Target?
+    /// The options of the current named section, stored into `document` when the section
+    /// ends: adding them through `document.sections[name]?[key]` would copy the table each time.
+    var section = IniDocument.Section()
     /// Option whose value continuation lines extend, with the lines gathered so far.
     var option: (key: String, line: Int, lines: [String])?
     var indentLevel = 0
@@ -173,7 +176,7 @@ private struct Builder {
     }
 
     mutating func openSection(_ name: String, line: Int) throws {
-        finishOption()
+        finishSection()
         if name == IniDocument.defaultSection {
             current = .defaults
             return
@@ -183,12 +186,17 @@ private struct Builder {
                               "section [\(name)] already appears at line \(earlier)")
         }
         seenSections[name] = line
+        // Registered now so that the section keeps its place in file order.
         document.sections[name] = IniDocument.Section()
+        section = IniDocument.Section()
         current = .section(name)
     }
 
     mutating func addOption(_ content: Substring.UnicodeScalarView, to target: Target, line: Int) throws {
-        guard let delimiter = content.firstIndex(where: { $0 == "=" || $0 == ":" }) else {
+        // Both delimiters are ASCII: found by bytes, at a scalar boundary.
+        guard let delimiter = Substring(content).utf8.firstIndex(where: {
+            $0 == UInt8(ascii: "=") || $0 == UInt8(ascii: ":")
+        }) else {
             throw ConfigError(file: document.path, line: line,
                               "expected `key = value`, found \(Self.quoted(content))")
         }
@@ -214,13 +222,18 @@ private struct Builder {
         let value = ConfigValue(text: text, file: document.path, line: option.line)
         switch current {
         case .defaults: document.defaults[option.key] = value
-        case .section(let name): document.sections[name]?[option.key] = value
+        case .section: section[option.key] = value
         }
         self.option = nil
     }
 
-    mutating func finish() -> IniDocument {
+    mutating func finishSection() {
         finishOption()
+        if case .section(let name) = current { document.sections[name] = section }
+    }
+
+    mutating func finish() -> IniDocument {
+        finishSection()
         return document
     }
 
