@@ -55,11 +55,15 @@ struct FileSystem {
     }
 
     /// `os.path.dirname`.
+    /// Works on UTF-8 bytes: `/` is ASCII, so the cut falls on a scalar boundary.
     static func directoryName(_ path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "" }
-        let head = path[...slash]
-        if head.allSatisfy({ $0 == "/" }) { return String(head) }
-        return String(head.reversed().drop { $0 == "/" }.reversed())
+        let bytes = path.utf8
+        let slash = UInt8(ascii: "/")
+        guard let last = bytes.lastIndex(of: slash) else { return "" }
+        let head = path[...last]
+        // A head of slashes only is kept whole; otherwise trailing slashes go.
+        guard let end = head.utf8.lastIndex(where: { $0 != slash }) else { return String(head) }
+        return String(path[...end])
     }
 
     static func baseName(_ path: String) -> String {

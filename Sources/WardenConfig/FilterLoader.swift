@@ -126,7 +126,9 @@ extension FilterDefinition {
     /// `failregex`/`ignoreregex` one per line with empty lines dropped.
     init(name: String, values: OrderedTable<String>, sourceFiles: [String]) throws {
         func lines(_ key: String) -> [String] {
-            values[key].map { $0.unicodeScalars.split(separator: "\n").map { String(Substring($0)) } } ?? []
+            // Split by bytes: `\n` is ASCII, so every piece is whole UTF-8.
+            values[key].map { $0.utf8.split(separator: UInt8(ascii: "\n")).map { String(decoding: $0, as: UTF8.self) } }
+                ?? []
         }
         let maxlines = values["maxlines"].flatMap(PythonText.parseInt) ?? 1
         // fail2ban's server refuses such a jail when the value is set.

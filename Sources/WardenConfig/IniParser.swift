@@ -68,27 +68,29 @@ struct IniParser {
         }
     }
 
-    /// Python's universal newlines: `\n`, `\r\n` and a lone `\r` all end a line.
+    /// Python's universal newlines: `\n`, `\r\n` and a lone `\r` all end a line. Found
+    /// by bytes: both are ASCII, so every line starts and ends on a scalar boundary.
     static func lines(of text: String) -> [Substring.UnicodeScalarView] {
         var result: [Substring.UnicodeScalarView] = []
         let scalars = Substring(text).unicodeScalars
-        var start = scalars.startIndex
+        let bytes = text.utf8
+        var start = bytes.startIndex
         var index = start
-        while index < scalars.endIndex {
-            let scalar = scalars[index]
-            if scalar == "\n" || scalar == "\r" {
+        while index < bytes.endIndex {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") {
                 result.append(scalars[start..<index])
-                var next = scalars.index(after: index)
-                if scalar == "\r", next < scalars.endIndex, scalars[next] == "\n" {
-                    next = scalars.index(after: next)
+                var next = bytes.index(after: index)
+                if byte == UInt8(ascii: "\r"), next < bytes.endIndex, bytes[next] == UInt8(ascii: "\n") {
+                    next = bytes.index(after: next)
                 }
                 start = next
                 index = next
             } else {
-                index = scalars.index(after: index)
+                index = bytes.index(after: index)
             }
         }
-        if start < scalars.endIndex { result.append(scalars[start...]) }
+        if start < bytes.endIndex { result.append(scalars[start...]) }
         return result
     }
 }
@@ -97,6 +99,9 @@ private struct Builder {
     var document: IniDocument
     /// The section receiving options; nil before the first header.
     var current: Target?
+    /// The options of the current named section, stored into `document` when the section
+    /// ends: adding them through `document.sections[name]?[key]` would copy the table each time.
+    var section = IniDocument.Section()
     /// Option whose value continuation lines extend, with the lines gathered so far.
     var option: (key: String, line: Int, lines: [String])?
     var indentLevel = 0
@@ -147,9 +152,11 @@ private struct Builder {
     /// Where the comment starts: a whole line starting with `#` or `;`, or the first `;`
     /// at the line start or preceded by whitespace.
     static func commentStart(in line: Substring.UnicodeScalarView) -> Substring.UnicodeScalarView.Index? {
-        if let first = PythonText.strip(line).first, first == "#" || first == ";" {
+        if let first = line.first(where: { !PythonText.isSpace($0) }), first == "#" || first == ";" {
             return line.startIndex
         }
+        // `;` is ASCII, so a line without that byte has no inline comment.
+        guard Substring(line).utf8.contains(UInt8(ascii: ";")) else { return nil }
         var previous: Unicode.Scalar?
         for index in line.indices {
             let scalar = line[index]
@@ -169,7 +176,7 @@ private struct Builder {
     }
 
     mutating func openSection(_ name: String, line: Int) throws {
-        finishOption()
+        finishSection()
         if name == IniDocument.defaultSection {
             current = .defaults
             return
@@ -179,12 +186,17 @@ private struct Builder {
                               "section [\(name)] already appears at line \(earlier)")
         }
         seenSections[name] = line
+        // Registered now so that the section keeps its place in file order.
         document.sections[name] = IniDocument.Section()
+        section = IniDocument.Section()
         current = .section(name)
     }
 
     mutating func addOption(_ content: Substring.UnicodeScalarView, to target: Target, line: Int) throws {
-        guard let delimiter = content.firstIndex(where: { $0 == "=" || $0 == ":" }) else {
+        // Both delimiters are ASCII: found by bytes, at a scalar boundary.
+        guard let delimiter = Substring(content).utf8.firstIndex(where: {
+            $0 == UInt8(ascii: "=") || $0 == UInt8(ascii: ":")
+        }) else {
             throw ConfigError(file: document.path, line: line,
                               "expected `key = value`, found \(Self.quoted(content))")
         }
@@ -210,13 +222,18 @@ private struct Builder {
         let value = ConfigValue(text: text, file: document.path, line: option.line)
         switch current {
         case .defaults: document.defaults[option.key] = value
-        case .section(let name): document.sections[name]?[option.key] = value
+        case .section: section[option.key] = value
         }
         self.option = nil
     }
 
-    mutating func finish() -> IniDocument {
+    mutating func finishSection() {
         finishOption()
+        if case .section(let name) = current { document.sections[name] = section }
+    }
+
+    mutating func finish() -> IniDocument {
+        finishSection()
         return document
     }
 

@@ -9,10 +9,13 @@ struct Interpolation {
     let config: ConfigSet
 
     func resolve(_ value: ConfigValue, option: String, scope: LookupScope) throws -> String {
-        var output = String.UnicodeScalarView()
-        try expand(Substring(value.text).unicodeScalars, into: &output, depth: 1,
+        // Most values hold no `%` at all; they come out as they are, and the scope set-up
+        // that `expand` does for its references would go unused.
+        guard value.text.utf8.contains(UInt8(ascii: "%")) else { return value.text }
+        var output = ""
+        try expand(Substring(value.text), into: &output, depth: 1,
                    context: Context(value: value, option: option, scope: scope))
-        return String(output)
+        return output
     }
 
     private struct Context {
@@ -26,39 +29,40 @@ struct Interpolation {
         }
     }
 
-    private func expand(_ text: Substring.UnicodeScalarView, into output: inout String.UnicodeScalarView,
-                        depth: Int, context: Context) throws {
+    /// Works on UTF-8 positions: `%`, `(`, `)` and `s` are ASCII, so every position found
+    /// is a scalar boundary and the slices hold exactly the scalars configparser sees.
+    private func expand(_ text: Substring, into output: inout String, depth: Int, context: Context) throws {
         // fail2ban sets `__name__` and maps the `sec/opt` references afresh for every
         // value it expands, the nested ones included.
         var context = context
         context.scope.vars["__name__"] = ConfigValue(text: context.scope.section, file: nil, line: 0)
-        mapSectionReferences(in: String(Substring(text)), scope: &context.scope)
+        mapSectionReferences(in: text, scope: &context.scope)
         guard depth <= Self.maximumDepth else {
             throw context.error("%(...)s references nested more than \(Self.maximumDepth) deep "
                                 + "(a value referring to itself?)")
         }
         var rest = text
-        while let percent = rest.firstIndex(of: "%") {
+        while let percent = rest.utf8.firstIndex(of: UInt8(ascii: "%")) {
             output.append(contentsOf: rest[..<percent])
             rest = rest[percent...]
-            let next = rest.dropFirst().first
-            if next == "%" {
+            let next = rest.utf8.dropFirst().first
+            if next == UInt8(ascii: "%") {
                 output.append("%")
-                rest = rest.dropFirst(2)
-            } else if next == "(" {
+                rest = rest[rest.utf8.index(percent, offsetBy: 2)...]
+            } else if next == UInt8(ascii: "(") {
                 guard let (name, after) = Self.reference(at: rest) else {
-                    throw context.error("bad interpolation reference '\(String(Substring(rest.prefix(40))))'")
+                    throw context.error("bad interpolation reference "
+                                        + "'\(String(Substring(rest.unicodeScalars.prefix(40))))'")
                 }
                 let key = name.lowercased()
                 guard let replacement = context.scope.raw(key) else {
                     throw context.error("%(\(name))s refers to an option that does not exist")
                 }
                 rest = after
-                if replacement.text.unicodeScalars.contains("%") {
-                    try expand(Substring(replacement.text).unicodeScalars, into: &output, depth: depth + 1,
-                               context: context)
+                if replacement.text.utf8.contains(UInt8(ascii: "%")) {
+                    try expand(Substring(replacement.text), into: &output, depth: depth + 1, context: context)
                 } else {
-                    output.append(contentsOf: replacement.text.unicodeScalars)
+                    output.append(replacement.text)
                 }
             } else {
                 throw context.error("'%' must be followed by '%' or '(' (write a literal % as %%)")
@@ -68,17 +72,19 @@ struct Interpolation {
     }
 
     /// configparser's `%\(([^)]+)\)s` at the start of `text`: the name and what follows.
-    private static func reference(at text: Substring.UnicodeScalarView)
-        -> (String, Substring.UnicodeScalarView)? {
-        let nameStart = text.index(text.startIndex, offsetBy: 2)
-        guard let close = text[nameStart...].firstIndex(of: ")"), close > nameStart else { return nil }
-        let afterClose = text.index(after: close)
-        guard afterClose < text.endIndex, text[afterClose] == "s" else { return nil }
-        return (String(Substring(text[nameStart..<close])), text[text.index(after: afterClose)...])
+    private static func reference(at text: Substring) -> (String, Substring)? {
+        let bytes = text.utf8
+        let nameStart = bytes.index(bytes.startIndex, offsetBy: 2)
+        guard let close = bytes[nameStart...].firstIndex(of: UInt8(ascii: ")")), close > nameStart else {
+            return nil
+        }
+        let afterClose = bytes.index(after: close)
+        guard afterClose < bytes.endIndex, bytes[afterClose] == UInt8(ascii: "s") else { return nil }
+        return (String(text[nameStart..<close]), text[bytes.index(after: afterClose)...])
     }
 
     /// Adds `sec/opt` entries for each `%(sec/opt)s` in `text` that the scope lacks.
-    private func mapSectionReferences(in text: String, scope: inout LookupScope) {
+    private func mapSectionReferences(in text: Substring, scope: inout LookupScope) {
         for (qualified, sectionName, option) in Self.sectionReferences(in: text) where !scope.contains(qualified) {
             let lowered = sectionName.lowercased()
             var found: ConfigValue?
@@ -95,16 +101,18 @@ struct Interpolation {
 
     /// fail2ban's `%\(([\w\-]+/([^\)]+))\)s`, all non-overlapping matches:
     /// (section/option as written, section, option).
-    static func sectionReferences(in text: String) -> [(String, String, String)] {
+    static func sectionReferences(in text: Substring) -> [(String, String, String)] {
         var found: [(String, String, String)] = []
-        let scalars = Substring(text).unicodeScalars
-        var index = scalars.startIndex
-        while index < scalars.endIndex {
-            if let (match, end) = sectionReference(in: scalars, at: index) {
+        let scalars = text.unicodeScalars
+        // A match starts at `%(`; found by bytes (ASCII, so a scalar boundary), then
+        // checked scalar by scalar for `\w`.
+        var rest = text.utf8[...]
+        while let percent = rest.firstIndex(of: UInt8(ascii: "%")) {
+            if let (match, end) = sectionReference(in: scalars, at: percent) {
                 found.append(match)
-                index = end
+                rest = text.utf8[end...]
             } else {
-                index = scalars.index(after: index)
+                rest = text.utf8[text.utf8.index(after: percent)...]
             }
         }
         return found

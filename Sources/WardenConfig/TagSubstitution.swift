@@ -33,7 +33,7 @@ struct TagSubstitution {
                     }
                     options[name] = value
                 }
-                if !value.unicodeScalars.contains("<") { finished.insert(name) }
+                if !value.utf8.contains(UInt8(ascii: "<")) { finished.insert(name) }
             }
         }
         return options
@@ -57,36 +57,40 @@ struct TagSubstitution {
                 searchFrom = tag.end
                 continue
             }
-            let offset = value.unicodeScalars.distance(from: value.unicodeScalars.startIndex, to: tag.start)
+            // fail2ban searches again from where the tag started. The text before it holds no
+            // `<tagName>` (the leftmost search would have found it), so the replacement leaves
+            // it as it is and the same byte offset still points there.
+            let offset = value.utf8.distance(from: value.utf8.startIndex, to: tag.start)
             value = Self.replacingAll("<\(tagName)>", with: replacement, in: value)
             counts[tagName, default: 0] += 1
-            searchFrom = value.unicodeScalars.index(value.unicodeScalars.startIndex, offsetBy: offset)
+            searchFrom = value.utf8.index(value.utf8.startIndex, offsetBy: offset)
         }
         return value
     }
 
-    /// fail2ban's `<([^ <>]+)>`: the first tag at or after `start`.
-    static func firstTag(in value: String, from start: String.UnicodeScalarView.Index)
-        -> (start: String.UnicodeScalarView.Index, name: Range<String.UnicodeScalarView.Index>,
-            end: String.UnicodeScalarView.Index)? {
-        let scalars = value.unicodeScalars
-        var open: String.UnicodeScalarView.Index?
+    /// fail2ban's `<([^ <>]+)>`: the first tag at or after `start`. Scans UTF-8 bytes:
+    /// `<`, `>` and space are ASCII, so the positions found are scalar boundaries, and
+    /// the bytes of other scalars never equal them.
+    static func firstTag(in value: String, from start: String.Index)
+        -> (start: String.Index, name: Range<String.Index>, end: String.Index)? {
+        let bytes = value.utf8
+        var open: String.Index?
         var index = start
-        while index < scalars.endIndex {
-            switch scalars[index] {
-            case "<":
+        while index < bytes.endIndex {
+            switch bytes[index] {
+            case UInt8(ascii: "<"):
                 open = index
-            case ">":
-                if let opening = open, scalars.index(after: opening) < index {
-                    return (opening, scalars.index(after: opening)..<index, scalars.index(after: index))
+            case UInt8(ascii: ">"):
+                if let opening = open, bytes.index(after: opening) < index {
+                    return (opening, bytes.index(after: opening)..<index, bytes.index(after: index))
                 }
                 open = nil
-            case " ":
+            case UInt8(ascii: " "):
                 open = nil
             default:
                 break
             }
-            index = scalars.index(after: index)
+            index = bytes.index(after: index)
         }
         return nil
     }
