@@ -92,7 +92,8 @@ enum DateTemplateCatalog {
     static func template(for pattern: String, key explicitKey: String? = nil,
                          compilation: DateTemplate.Compilation = .now) throws(DateTemplateError) -> DateTemplate {
         let key = explicitKey ?? lookupKey(pattern)
-        if mayContain(key, "EPOCH") && key.contains("EPOCH") {
+        // `EPOCH`, `{^LN-BEG}LEPOCH`...: a key ending in the word holds it, without the search.
+        if mayContain(key, "EPOCH") && (key.hasSuffix("EPOCH") || key.contains("EPOCH")) {
             if DateKeywords.containsEpochMarker(pattern) {
                 return try DateTemplate.epoch(embeddedIn: pattern, long: key.contains("LEPOCH"))
             }
