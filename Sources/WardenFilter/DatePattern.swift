@@ -29,8 +29,8 @@ enum DatePattern {
             guard let (key, length) = directiveKey(bytes, at: index + 1), let directive = directives[key] else {
                 throw DateTemplateError(template: pattern, reason: "invalid format or unescaped percent char at offset \(index)")
             }
-            regex += Array(directive.regex.utf8)
-            name += Array(directive.label.utf8)
+            regex.append(contentsOf: directive.regex.utf8)
+            name.append(contentsOf: directive.label.utf8)
             index += 1 + length
         }
         return (String(decoding: regex, as: UTF8.self), String(decoding: name, as: UTF8.self))

@@ -16,11 +16,10 @@ public enum PythonRegexTranslation {
             let byte = source[index]
             if byte == UInt8(ascii: "\\"), index + 1 < source.count {
                 let next = source[index + 1]
-                if next == UInt8(ascii: "Z") && !inClass {
-                    output += [UInt8(ascii: "\\"), UInt8(ascii: "z")]
-                } else {
-                    output += [byte, next]
-                }
+                // Appended one by one: an array literal per escape allocated (most of the
+                // translation's start-up cost).
+                output.append(byte)
+                output.append(next == UInt8(ascii: "Z") && !inClass ? UInt8(ascii: "z") : next)
                 index += 2
                 continue
             }
@@ -45,7 +44,8 @@ public enum PythonRegexTranslation {
                 var end = index + 2
                 while end < source.count, source[end] >= UInt8(ascii: "0"), source[end] <= UInt8(ascii: "9") { end += 1 }
                 if end > index + 2, end < source.count, source[end] == UInt8(ascii: "}") {
-                    output += [UInt8(ascii: "{"), UInt8(ascii: "0")]
+                    output.append(UInt8(ascii: "{"))
+                    output.append(UInt8(ascii: "0"))
                 } else {
                     output.append(byte)
                 }
@@ -62,8 +62,7 @@ public enum PythonRegexTranslation {
     /// Other `(?` constructs (named groups, lookarounds) are copied unchanged.
     private static func copyFlagGroup(_ source: [UInt8], from start: Int, into output: inout [UInt8]) -> Int {
         var end = start + 2
-        let flagLetters = Set("aiLmsux-".utf8)
-        while end < source.count, flagLetters.contains(source[end]) { end += 1 }
+        while end < source.count, isFlagLetter(source[end]) { end += 1 }
         guard end > start + 2, end < source.count,
               source[end] == UInt8(ascii: ")") || source[end] == UInt8(ascii: ":")
         else {
@@ -76,7 +75,19 @@ public enum PythonRegexTranslation {
             if source[end] == UInt8(ascii: ":") { output += Array("(?:".utf8) }
             return end + 1
         }
-        output += Array("(?".utf8) + kept + [source[end]]
+        output.append(UInt8(ascii: "("))
+        output.append(UInt8(ascii: "?"))
+        output += kept
+        output.append(source[end])
         return end + 1
+    }
+
+    /// `aiLmsux-`, the letters of a Python flag group.
+    private static func isFlagLetter(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a"), UInt8(ascii: "i"), UInt8(ascii: "L"), UInt8(ascii: "m"), UInt8(ascii: "s"),
+             UInt8(ascii: "u"), UInt8(ascii: "x"), UInt8(ascii: "-"): return true
+        default: return false
+        }
     }
 }

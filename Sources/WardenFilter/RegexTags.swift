@@ -48,18 +48,18 @@ public enum RegexTags {
             let tag = source[index..<end]
             index = end
             if name == "HOST" {
-                output += Array((useDNS ? host : address).utf8)
+                output.append(contentsOf: (useDNS ? host : address).utf8)
             } else if name == "SKIPLINES" {
-                output += Array(#"\n(?P<skiplines\#(skipLinesCount)>(?:(?:.*\n)*?))"#.utf8)
+                output.append(contentsOf: #"\n(?P<skiplines\#(skipLinesCount)>(?:(?:.*\n)*?))"#.utf8)
                 skipLinesCount += 1
             } else if let expansion = fixed[name] {
-                output += Array(expansion.utf8)
+                output.append(contentsOf: expansion.utf8)
             } else if let custom = customTag(name) {
                 if custom.closing {
                     if openCustomTags.contains(custom.name) { output.append(UInt8(ascii: ")")) } else { output += tag }
                 } else {
                     openCustomTags.insert(custom.name)
-                    output += Array("(?P<\(groupName(forCustomTag: custom.name))>".utf8)
+                    output.append(contentsOf: "(?P<\(groupName(forCustomTag: custom.name))>".utf8)
                 }
             } else {
                 output += tag
