@@ -130,28 +130,6 @@ struct GroupValues: Sendable {
         }
     }
 
-    /// A copy with storage of its own and room for `room` more bytes: a connection's
-    /// record merges its later lines into it, and sharing the line's scratch arrays
-    /// made the scratch copy itself on the next line and the record grow soon after.
-    func detached(room: Int) -> GroupValues {
-        let size = used + room
-        let live = used
-        let copiedBytes = bytes.withUnsafeBufferPointer { old in
-            [UInt8](unsafeUninitializedCapacity: size) { new, initialized in
-                if live > 0 { memcpy(new.baseAddress!, old.baseAddress!, live) }
-                memset(new.baseAddress! + live, 0, size - live)
-                initialized = size
-            }
-        }
-        return GroupValues(bytes: copiedBytes, used: live, spans: spans.withUnsafeBufferPointer { Array($0) })
-    }
-
-    private init(bytes: [UInt8], used: Int, spans: [Span]) {
-        self.bytes = bytes
-        self.used = used
-        self.spans = spans
-    }
-
     /// How many values are present.
     var presentCount: Int { spans.reduce(0) { $0 + ($1.start >= 0 ? 1 : 0) } }
 
