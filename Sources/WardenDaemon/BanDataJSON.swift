@@ -23,10 +23,10 @@ enum BanDataJSON {
                        to bytes: inout [UInt8]) {
         append(matches: matches, failures: failures, to: &bytes) { bytes in
             failure.forEachGroupNumber { number, value in
-                keys.withKey(number) { key in
-                    bytes.append(contentsOf: key)
-                    JSONText.appendString(utf8: value, to: &bytes)
-                }
+                let key = keys[number]
+                guard !key.isEmpty else { return }
+                bytes.append(contentsOf: key)
+                JSONText.appendString(utf8: value, to: &bytes)
             }
         }
     }

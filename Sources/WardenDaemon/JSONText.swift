@@ -76,31 +76,45 @@ public enum JSONText {
 /// The `, "name": ` text before each group value of a JSON object, escaped once per
 /// name instead of once per failure, in one flat buffer; numbered as the matcher's
 /// `groupNameTable` (`Failure.forEachGroupNumber`). Used by `warden regex --json` and the
-/// ban data JSON.
-public struct JSONGroupKeys: Sendable {
-    @usableFromInline let bytes: [UInt8]
-    /// Nil for a skipped name.
-    @usableFromInline let ranges: [Range<Int>?]
+/// ban data JSON. A key is a pointer and a length into memory the table owns: read for
+/// every group of every failure, it unwraps nothing and retains nothing.
+public final class JSONGroupKeys: @unchecked Sendable {
+    // Written only in `init`; afterwards only read, from any thread.
+    @usableFromInline let bytes: UnsafeMutableBufferPointer<UInt8>
+    /// Key `n` is `bytes[starts[n] ..< starts[n + 1]]`: empty for a skipped name (a
+    /// key is never empty otherwise: it holds at least `, "": `).
+    @usableFromInline let starts: UnsafeMutableBufferPointer<Int>
 
-    /// - Parameter skipped: names whose groups are left out (`withKey` does not call back).
+    /// - Parameter skipped: names whose groups are left out (their keys are empty).
     public init(_ names: [String], skipping skipped: Set<String> = []) {
-        var bytes: [UInt8] = []
-        ranges = names.map { name in
-            guard !skipped.contains(name) else { return nil }
-            let start = bytes.count
-            bytes.append(literal: ", ")
-            JSONText.appendString(name, to: &bytes)
-            bytes.append(literal: ": ")
-            return start..<bytes.count
+        var text: [UInt8] = []
+        var offsets = [0]
+        for name in names {
+            if !skipped.contains(name) {
+                text.append(literal: ", ")
+                JSONText.appendString(name, to: &text)
+                text.append(literal: ": ")
+            }
+            offsets.append(text.count)
         }
-        self.bytes = bytes
+        bytes = .allocate(capacity: max(text.count, 1))
+        _ = bytes.initialize(from: text)
+        starts = .allocate(capacity: offsets.count)
+        _ = starts.initialize(from: offsets)
     }
 
-    /// Calls `body` with the key of group `number`, unless its name is skipped. Inlinable:
-    /// `warden regex --json` calls it for every group of every failure.
+    deinit {
+        bytes.deallocate()
+        starts.deallocate()
+    }
+
+    /// The key of group `number`, valid while the table lives; empty when its name is
+    /// skipped. Inlinable: `warden regex --json` reads it for every group of every failure.
     @inlinable
-    public func withKey(_ number: Int, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
-        guard let range = ranges[number] else { return }
-        bytes.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[range])) }
+    public subscript(number: Int) -> UnsafeBufferPointer<UInt8> {
+        // Wrapping arithmetic: offsets into one small allocation cannot overflow, and
+        // the checks were a third of the per-group code.
+        UnsafeBufferPointer(start: bytes.baseAddress.unsafelyUnwrapped + starts[number],
+                            count: starts[number &+ 1] &- starts[number])
     }
 }

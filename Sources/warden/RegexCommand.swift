@@ -83,7 +83,7 @@ struct RegexCommand: ParsableCommand {
         // Read once: each read of an ArgumentParser property wrapper costs hundreds of
         // instructions, which showed in the per-failure profile.
         let (json, verbose) = (self.json, self.verbose)
-        let keys = GroupKeyTable(matcher.groupNameTable)
+        let keys = JSONGroupKeys(matcher.groupNameTable)
         var tally = LineTally()
         var progress = ProgressBar(total: lines.size)
         // The bytes read change once per block: the bar is redrawn only then, by a call
@@ -130,7 +130,7 @@ struct RegexCommand: ParsableCommand {
         progress.update(done: done)
     }
 
-    static func writeJSONLine(for failure: Failure, lineNumber: Int, keys: GroupKeyTable, to output: BufferedOutput) {
+    static func writeJSONLine(for failure: Failure, lineNumber: Int, keys: JSONGroupKeys, to output: BufferedOutput) {
         output.writeJSONLine { json in
             // One room check for everything up to the groups, one per group and per user.
             failure.withIDText { id in
@@ -186,43 +186,6 @@ struct RegexCommand: ParsableCommand {
         var spec = timespec()
         clock_gettime(CLOCK_MONOTONIC, &spec)
         return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
-    }
-}
-
-/// The `, "name": ` text before each group value, by group number as
-/// `Failure.forEachGroupNumber` numbers them, escaped once: a key is a pointer and a
-/// length into one allocation, read per group of every failure `--json` writes with
-/// nothing to unwrap (`JSONGroupKeys`, which can skip names, has an optional range).
-final class GroupKeyTable {
-    private let bytes: UnsafeMutableBufferPointer<UInt8>
-    /// Key `n` is `bytes[starts[n] ..< starts[n + 1]]`.
-    private let starts: UnsafeMutableBufferPointer<Int>
-
-    init(_ names: [String]) {
-        var text: [UInt8] = []
-        var offsets = [0]
-        for name in names {
-            text.append(contentsOf: ", ".utf8)
-            JSONText.appendString(name, to: &text)
-            text.append(contentsOf: ": ".utf8)
-            offsets.append(text.count)
-        }
-        bytes = .allocate(capacity: max(text.count, 1))
-        _ = bytes.initialize(from: text)
-        starts = .allocate(capacity: offsets.count)
-        _ = starts.initialize(from: offsets)
-    }
-
-    deinit {
-        bytes.deallocate()
-        starts.deallocate()
-    }
-
-    @inline(__always)
-    subscript(number: Int) -> UnsafeBufferPointer<UInt8> {
-        // Wrapping arithmetic: offsets into one small allocation cannot overflow, and
-        // the checks were a third of the per-group code.
-        UnsafeBufferPointer(start: bytes.baseAddress! + starts[number], count: starts[number &+ 1] &- starts[number])
     }
 }
 
