@@ -51,7 +51,10 @@ final class FailregexPrefilter {
         }
         let needed = regexes.indices.map { index -> [UInt8] in
             guard let literal = regexes[index].requiredLiteral else { return [] }
-            return Self.contains(WordPrefix.coveredBytes(of: starts[index]), literal) ? [] : literal
+            let held = WordPrefix.coveredBytes(of: starts[index]).withUnsafeBufferPointer { prefix in
+                literal.withUnsafeBufferPointer { ByteSearch.contains(prefix, $0) }
+            }
+            return held ? [] : literal
         }
         prefixes = .allocate(capacity: max(count, 1))
         _ = prefixes.initialize(from: starts.map(WordPrefix.init))
@@ -66,18 +69,6 @@ final class FailregexPrefilter {
         }
         candidates = .allocate(capacity: max((count + 63) / 64, 1))
         candidates.initialize(repeating: 0)
-    }
-
-    /// Whether `bytes` holds `literal` (not empty): a plain scan, as the prefixes are at
-    /// most 16 bytes and the generic `firstRange(of:)` cost ~20 k instructions a call.
-    private static func contains(_ bytes: ArraySlice<UInt8>, _ literal: [UInt8]) -> Bool {
-        guard literal.count <= bytes.count else { return false }
-        var start = bytes.startIndex
-        while start + literal.count <= bytes.endIndex {
-            if bytes[start..<(start + literal.count)].elementsEqual(literal) { return true }
-            start += 1
-        }
-        return false
     }
 
     deinit {

@@ -200,7 +200,7 @@ public struct FailureID: Sendable, Hashable, CustomStringConvertible {
     /// bytes holding a NUL or too long to be an address, which the `String` path parses
     /// as C does (up to the NUL) or rejects.
     private static func parseIPv6(_ bytes: UnsafeBufferPointer<UInt8>) -> (UInt64, UInt64)? {
-        guard bytes.count < Int(INET6_ADDRSTRLEN), let base = bytes.baseAddress, !bytes.contains(0) else { return nil }
+        guard bytes.count < Int(INET6_ADDRSTRLEN), let base = bytes.baseAddress, !containsNUL(bytes) else { return nil }
         var address = in6_addr()
         let parsed = withUnsafeTemporaryAllocation(of: CChar.self, capacity: Int(INET6_ADDRSTRLEN)) { buffer in
             UnsafeMutableRawPointer(buffer.baseAddress!).copyMemory(from: base, byteCount: bytes.count)

@@ -105,7 +105,7 @@ struct LocalTimeConverter {
     private mutating func breakDown(_ now: Double) -> (year: Int, month: Int, day: Int, naive: Int) {
         // A "now" outside years 1...9999 (or NaN) is clamped rather than trapping; such a
         // "now" is outside `nowSpan`, so it is broken down on every call.
-        let second = now.isNaN ? 0 : Int(min(max(now, -62_135_596_800), 253_402_300_799).rounded(.down))
+        let second = now.isNaN ? 0 : Int(min(max(now, Double(CivilTime.minimumNaive)), Double(CivilTime.maximumNaive)).rounded(.down))
         nowSpan = (Double(second), Double(second) + 1)
         var time = time_t(second)
         var fields = tm()
