@@ -113,10 +113,9 @@ enum DateTemplateCatalog {
     /// Whether `text` has `word`'s bytes, a cheap pre-check for `contains`: the generic
     /// String search cost ~35 k instructions a call (1 M of start-up for the default
     /// templates), and its Character semantics only matter when the bytes are there.
-    private static func mayContain(_ text: String, _ word: String) -> Bool {
-        let bytes = Array(text.utf8), needle = Array(word.utf8)
-        guard needle.count <= bytes.count else { return false }
-        return (0...(bytes.count - needle.count)).contains { bytes[$0..<($0 + needle.count)].elementsEqual(needle) }
+    private static func mayContain(_ text: String, _ word: StaticString) -> Bool {
+        var text = text
+        return text.withUTF8 { ByteSearch.contains($0, UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount)) }
     }
 
     /// A default template re-made from its wrapped text (pattern, or name for the epoch
