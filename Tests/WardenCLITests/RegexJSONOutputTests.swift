@@ -30,19 +30,24 @@ import Testing
         #"{"line": 6, "id": "2001:db8::1", "time": 1700000004.0, "regex": 0, "ip6": "2001:db8::1", "mlfid": "conn 4:", "note": "\u0001", "user": "été", "users": ["été"]}"#,
     ]
 
-    @Test func failureObjectsAreExactlyFail2banRegexRows() throws {
+    /// The output lines of `warden regex --json --raw` on `log` with `filter`.
+    static func regexJSONLines(_ log: [UInt8], label: String) throws -> [Substring] {
         let warden = try UnseenLogDifferentialTests.wardenBinary()
-        let work = FileManager.default.temporaryDirectory.appendingPathComponent("warden-json-\(getpid())")
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("warden-json-\(label)-\(getpid())")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
         let filterPath = work.appendingPathComponent("test.conf").path
         let logPath = work.appendingPathComponent("test.log").path
-        try Self.filter.write(toFile: filterPath, atomically: true, encoding: .utf8)
-        try Data(Self.log).write(to: URL(fileURLWithPath: logPath))
+        try filter.write(toFile: filterPath, atomically: true, encoding: .utf8)
+        try Data(log).write(to: URL(fileURLWithPath: logPath))
 
         let run = try ChildProcess.run([warden, "regex", "--json", "--raw", logPath, filterPath], scratch: work.appendingPathComponent("run"))
         #expect(run.status == 0, "\(run.standardError)")
-        let lines = String(decoding: run.standardOutput, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        return String(decoding: run.standardOutput, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+    }
+
+    @Test func failureObjectsAreExactlyFail2banRegexRows() throws {
+        let lines = try Self.regexJSONLines(Self.log, label: "rows")
         #expect(Array(lines.prefix(Self.expected.count)) == Self.expected.map { Substring($0) })
         #expect(lines.dropFirst(Self.expected.count).first?.hasPrefix(#"{"summary": "#) == true)
     }
@@ -51,14 +56,6 @@ import Testing
     /// values take more room than is left (the buffer writes out what it holds), or more
     /// than the whole buffer (it grows), must come out whole and in order.
     @Test func objectsLongerThanTheBufferComeOutWhole() throws {
-        let warden = try UnseenLogDifferentialTests.wardenBinary()
-        let work = FileManager.default.temporaryDirectory.appendingPathComponent("warden-json-long-\(getpid())")
-        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: work) }
-        let filterPath = work.appendingPathComponent("test.conf").path
-        let logPath = work.appendingPathComponent("test.log").path
-        try Self.filter.write(toFile: filterPath, atomically: true, encoding: .utf8)
-
         var log = "", expected: [String] = []
         for number in 1...60 {
             // Every third note is escaped to more than the buffer holds (6 bytes of room
@@ -68,11 +65,7 @@ import Testing
             log += "\(1_700_000_000 + number) conn \(number): fail from 192.0.2.\(number) note \(note)\n"
             expected.append(#"{"line": \#(number), "id": "192.0.2.\#(number)", "time": \#(1_700_000_000 + number).0, "regex": 0, "ip4": "192.0.2.\#(number)", "mlfid": "conn \#(number):", "note": "\#(escaped)"}"#)
         }
-        try log.write(toFile: logPath, atomically: true, encoding: .utf8)
-
-        let run = try ChildProcess.run([warden, "regex", "--json", "--raw", logPath, filterPath], scratch: work.appendingPathComponent("run"))
-        #expect(run.status == 0, "\(run.standardError)")
-        let lines = String(decoding: run.standardOutput, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        let lines = try Self.regexJSONLines(Array(log.utf8), label: "long")
         #expect(lines.count == expected.count + 2)
         for (line, want) in zip(lines, expected) where line != want {
             Issue.record("object differs: \(line.prefix(120))... (\(line.count) bytes, \(want.count) expected)")
