@@ -11,6 +11,8 @@ public struct NftablesError: Error, Sendable, CustomStringConvertible {
     public var command: String
 
     public var description: String {
+        // Failures before any command (libnftables not loadable, no context) have none to show.
+        guard !command.isEmpty else { return "nft: \(message.trimmingTrailingNewlines)" }
         let shown = command.count > 400 ? String(command.prefix(400)) + "…" : command
         return "nft: \(message.trimmingTrailingNewlines)\n  command: \(shown)"
     }
