@@ -33,8 +33,11 @@ let package = Package(
     targets: [
         // System libraries: module maps only.
         .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
-        .systemLibrary(name: "CNftables", pkgConfig: "libnftables", providers: [.apt(["libnftables-dev"])]),
-        // Declarations only: libsystemd is opened at run time, when a jail reads the journal.
+        // Declarations only, and no pkgConfig: SwiftPM would add its `-l` flags to the link. The
+        // headers are in /usr/include; the libraries are opened at run time with dlopen, so
+        // `warden regex` and the client commands start without them (docs/footprint.md):
+        // libnftables by the first firewall context, libsystemd when a jail reads the journal.
+        .systemLibrary(name: "CNftables", providers: [.apt(["libnftables-dev"])]),
         .systemLibrary(name: "CSystemd", providers: [.apt(["libsystemd-dev"])]),
         // Thin wrappers for Linux calls Swift cannot import (macros, _GNU_SOURCE, variadics).
         .target(name: "CLinux"),
@@ -61,8 +64,9 @@ let package = Package(
         // Log tailing: inotify/polling, rotation, positions; the systemd journal.
         .target(name: "WardenSource", dependencies: ["CLinux", "CSystemd", "WardenThreads"], swiftSettings: functionSections),
 
-        // SQLite (system libsqlite3) for the ban store.
-        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // SQLite (system libsqlite3) for the ban store: declarations only, no pkgConfig (as
+        // above); the store opens libsqlite3 with its first connection.
+        .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         // Jail configuration, failure counting, ignore lists, ban-time increments.
         .target(name: "WardenJail", dependencies: ["WardenConfig", "WardenIPC", "WardenLines"], swiftSettings: functionSections),
         // Persistence of bans and log positions; fail2ban database import.
@@ -95,7 +99,8 @@ let package = Package(
         .testTarget(name: "WardenConformanceTests", dependencies: ["WardenConformance", "WardenFilter"]),
         .testTarget(name: "WardenIPCTests", dependencies: ["WardenIPC"], exclude: ["CProgram"]),
         .testTarget(name: "WardenSourceTests", dependencies: ["WardenSource"]),
-        .testTarget(name: "CNftablesTests", dependencies: ["CNftables", "CLinux"]),
+        // Calls libnftables directly, as a test of the C binding: CNftables links nothing.
+        .testTarget(name: "CNftablesTests", dependencies: ["CNftables", "CLinux"], linkerSettings: [.linkedLibrary("nftables")]),
         .testTarget(name: "WardenFirewallTests", dependencies: ["WardenFirewall", "WardenIPC", "WardenConfig", "NetworkTestSupport"]),
         .testTarget(name: "WardenJailTests", dependencies: ["WardenJail", "WardenConfig", "WardenIPC", "WardenLines"]),
         .testTarget(name: "WardenLinesTests", dependencies: ["WardenLines"]),

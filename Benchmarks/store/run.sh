@@ -9,7 +9,7 @@ dir=${1:-/tmp}
 bans=${2:-2000}
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
-swiftc -O -module-name StoreBench -I "$repo/Sources/CSQLite" -lsqlite3 \
+swiftc -O -module-name StoreBench -I "$repo/Sources/CSQLite" \
   "$repo"/Sources/WardenStore/*.swift "$repo/Benchmarks/store/main.swift" -o "$scratch/bench"
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 for run in 1 2 3; do

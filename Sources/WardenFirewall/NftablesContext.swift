@@ -11,6 +11,8 @@ public struct NftablesError: Error, Sendable, CustomStringConvertible {
     public var command: String
 
     public var description: String {
+        // Failures before any command (libnftables not loadable, no context) have none to show.
+        guard !command.isEmpty else { return "nft: \(message.trimmingTrailingNewlines)" }
         let shown = command.count > 400 ? String(command.prefix(400)) + "…" : command
         return "nft: \(message.trimmingTrailingNewlines)\n  command: \(shown)"
     }
@@ -26,31 +28,36 @@ public struct NftablesError: Error, Sendable, CustomStringConvertible {
 /// belongs to the network namespace of the thread that first runs a command. Create it,
 /// use it and drop it on one thread.
 public final class NftablesContext {
+    private let nft: NftablesLibrary
     private let handle: OpaquePointer
     private let plainFlags: UInt32
 
+    /// Throws when libnftables cannot be loaded (the error has the loader's reason) or
+    /// gives no context.
     public init() throws(NftablesError) {
-        guard let handle = nft_ctx_new(UInt32(NFT_CTX_DEFAULT)) else {
+        let nft = try NftablesLibrary.shared.get()
+        guard let handle = nft.newContext(UInt32(NFT_CTX_DEFAULT)) else {
             throw NftablesError(message: "nft_ctx_new failed", command: "")
         }
+        self.nft = nft
         self.handle = handle
-        nft_ctx_buffer_output(handle)
-        nft_ctx_buffer_error(handle)
-        plainFlags = nft_ctx_output_get_flags(handle)
+        _ = nft.bufferOutput(handle)
+        _ = nft.bufferError(handle)
+        plainFlags = nft.outputFlags(handle)
         OwnNftablesCommitters.register(warden_thread_id())
     }
 
-    deinit { nft_ctx_free(handle) }
+    deinit { nft.freeContext(handle) }
 
     /// Runs `commands` (newline-separated nft commands) as one transaction and returns
     /// what nft printed (listings). `terse` leaves set elements out of listings (`nft -t`),
     /// for cheap checks of what exists.
     @discardableResult
     public func run(_ commands: String, terse: Bool = false) throws(NftablesError) -> String {
-        nft_ctx_output_set_flags(handle, terse ? plainFlags | UInt32(NFT_CTX_OUTPUT_TERSE) : plainFlags)
-        let status = nft_run_cmd_from_buffer(handle, commands)
-        let output = String(cString: nft_ctx_get_output_buffer(handle))
-        let error = String(cString: nft_ctx_get_error_buffer(handle))
+        nft.setOutputFlags(handle, terse ? plainFlags | UInt32(NFT_CTX_OUTPUT_TERSE) : plainFlags)
+        let status = nft.runCommands(handle, commands)
+        let output = nft.outputBuffer(handle).map { String(cString: $0) } ?? ""
+        let error = nft.errorBuffer(handle).map { String(cString: $0) } ?? ""
         guard status == 0 else {
             throw NftablesError(message: error.isEmpty ? "command failed (status \(status))" : error, command: commands)
         }

@@ -17,36 +17,41 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
 /// bind, step. Not thread-safe: unchecked Sendable because `BanStore` only touches it
 /// (and its statements) while holding its mutex.
 final class SQLiteConnection: @unchecked Sendable {
+    let sqlite: SQLiteLibrary
     private let handle: OpaquePointer
 
+    /// Throws when libsqlite3 cannot be loaded (the error has the loader's reason) or the
+    /// database cannot be opened.
     init(path: String, readOnly: Bool = false) throws {
+        let sqlite = try SQLiteLibrary.shared.get()
         var pointer: OpaquePointer?
         let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
-        let status = sqlite3_open_v2(path, &pointer, flags, nil)
+        let status = sqlite.open(path, &pointer, flags, nil)
         guard status == SQLITE_OK, let pointer else {
-            let message = pointer.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
-            sqlite3_close(pointer)
+            let message = pointer.flatMap { sqlite.errorMessage($0) }.map { String(cString: $0) } ?? "cannot open"
+            _ = sqlite.close(pointer)
             throw StoreError(code: status, message: "\(path): \(message)")
         }
+        self.sqlite = sqlite
         handle = pointer
-        sqlite3_busy_timeout(handle, 5000)
+        _ = sqlite.busyTimeout(handle, 5000)
     }
 
-    deinit { sqlite3_close_v2(handle) }
+    deinit { _ = sqlite.closeV2(handle) }
 
     func error(_ status: Int32, _ context: String) -> StoreError {
-        StoreError(code: status, message: "\(context): \(String(cString: sqlite3_errmsg(handle)))")
+        StoreError(code: status, message: "\(context): \(sqlite.errorMessage(handle).map { String(cString: $0) } ?? "")")
     }
 
     /// Runs one or more statements that return no rows.
     func execute(_ sql: String) throws {
-        let status = sqlite3_exec(handle, sql, nil, nil, nil)
+        let status = sqlite.exec(handle, sql, nil, nil, nil)
         guard status == SQLITE_OK else { throw error(status, sql) }
     }
 
     func prepare(_ sql: String) throws -> Statement {
         var statement: OpaquePointer?
-        let status = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+        let status = sqlite.prepare(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
         guard status == SQLITE_OK, let statement else { throw error(status, sql) }
         return Statement(connection: self, handle: statement, sql: sql)
     }
@@ -74,22 +79,26 @@ final class SQLiteConnection: @unchecked Sendable {
         }
     }
 
-    var changes: Int { Int(sqlite3_changes(handle)) }
+    var changes: Int { Int(sqlite.changes(handle)) }
 }
 
 /// A prepared statement; values bind by 1-based position, columns read by 0-based index.
 final class Statement: @unchecked Sendable {
     private unowned let connection: SQLiteConnection
+    // The connection's table, copied: a statement's calls run per ban and per row, and
+    // reaching it through the unowned reference would check that reference on each one.
+    private let sqlite: SQLiteLibrary
     private let handle: OpaquePointer
     let sql: String
 
     init(connection: SQLiteConnection, handle: OpaquePointer, sql: String) {
         self.connection = connection
+        sqlite = connection.sqlite
         self.handle = handle
         self.sql = sql
     }
 
-    deinit { sqlite3_finalize(handle) }
+    deinit { _ = sqlite.finalize(handle) }
 
     enum Value {
         case integer(Int64)
@@ -100,16 +109,16 @@ final class Statement: @unchecked Sendable {
 
     /// Binds `values` after resetting the statement.
     func bind(_ values: [Value]) throws {
-        sqlite3_reset(handle)
-        sqlite3_clear_bindings(handle)
+        _ = sqlite.reset(handle)
+        _ = sqlite.clearBindings(handle)
         for (offset, value) in values.enumerated() {
             let index = Int32(offset + 1)
             let status: Int32
             switch value {
-            case .integer(let number): status = sqlite3_bind_int64(handle, index, number)
-            case .real(let number): status = sqlite3_bind_double(handle, index, number)
-            case .text(let text): status = sqlite3_bind_text(handle, index, text, -1, csqlite_transient())
-            case .null: status = sqlite3_bind_null(handle, index)
+            case .integer(let number): status = sqlite.bindInt64(handle, index, number)
+            case .real(let number): status = sqlite.bindDouble(handle, index, number)
+            case .text(let text): status = sqlite.bindText(handle, index, text, -1, csqlite_transient())
+            case .null: status = sqlite.bindNull(handle, index)
             }
             guard status == SQLITE_OK else { throw connection.error(status, sql) }
         }
@@ -121,26 +130,26 @@ final class Statement: @unchecked Sendable {
     /// Binds UTF-8 without SQLite copying it: the caller keeps `utf8` alive and unchanged
     /// until the statement has run (the per-ban inserts of a burst bind three strings each).
     func bind(borrowing utf8: UnsafeBufferPointer<UInt8>, at index: Int32) throws {
-        guard let base = utf8.baseAddress else { return try check(sqlite3_bind_text(handle, index, "", 0, nil)) }
+        guard let base = utf8.baseAddress else { return try check(sqlite.bindText(handle, index, "", 0, nil)) }
         try check(base.withMemoryRebound(to: CChar.self, capacity: utf8.count) {
-            sqlite3_bind_text(handle, index, $0, Int32(utf8.count), nil)  // nil: SQLITE_STATIC
+            sqlite.bindText(handle, index, $0, Int32(utf8.count), nil)  // nil: SQLITE_STATIC
         })
     }
 
     func bindNull(at index: Int32) throws {
-        try check(sqlite3_bind_null(handle, index))
+        try check(sqlite.bindNull(handle, index))
     }
 
     func bind(_ number: Int64, at index: Int32) throws {
-        try check(sqlite3_bind_int64(handle, index, number))
+        try check(sqlite.bindInt64(handle, index, number))
     }
 
     func bind(_ number: Double, at index: Int32) throws {
-        try check(sqlite3_bind_double(handle, index, number))
+        try check(sqlite.bindDouble(handle, index, number))
     }
 
     /// Makes the statement ready to bind and run again (bindings are kept until replaced).
-    func reset() { sqlite3_reset(handle) }
+    func reset() { _ = sqlite.reset(handle) }
 
     /// Steps to completion with what is bound (for statements without rows).
     func runBound() throws {
@@ -153,7 +162,7 @@ final class Statement: @unchecked Sendable {
 
     /// Steps once: true when a row is available.
     func step() throws -> Bool {
-        let status = sqlite3_step(handle)
+        let status = sqlite.step(handle)
         switch status {
         case SQLITE_ROW: return true
         case SQLITE_DONE: return false
@@ -167,11 +176,11 @@ final class Statement: @unchecked Sendable {
         while try step() {}
     }
 
-    func int(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
-    func double(_ column: Int32) -> Double { sqlite3_column_double(handle, column) }
-    func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
+    func int(_ column: Int32) -> Int64 { sqlite.columnInt64(handle, column) }
+    func double(_ column: Int32) -> Double { sqlite.columnDouble(handle, column) }
+    func isNull(_ column: Int32) -> Bool { sqlite.columnType(handle, column) == SQLITE_NULL }
     func text(_ column: Int32) -> String? {
-        guard let pointer = sqlite3_column_text(handle, column) else { return nil }
+        guard let pointer = sqlite.columnText(handle, column) else { return nil }
         return String(cString: pointer)
     }
 }
