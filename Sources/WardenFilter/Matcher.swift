@@ -82,8 +82,13 @@ public final class Matcher {
     /// numbers groups by their place here.
     public var groupNameTable: [String] { groupNames.names }
     private let slots: SpecialSlots
-    private let prefPlan: GroupPlan?
-    private let failPlans: [GroupPlan]
+    /// The plans and compiled failregexes are read per line through `Unmanaged`, kept
+    /// alive by `planOwners` and `failRegexes` (both immutable): a plan or a regex read
+    /// into a local was retained and released around every search and capture.
+    private let planOwners: [GroupPlan]
+    private let prefPlan: Unmanaged<GroupPlan>?
+    private let failPlans: [Unmanaged<GroupPlan>]
+    private let failCompiled: [Unmanaged<PCRERegex>]
     /// Per-line scratch, reused so that a line allocates only what it returns.
     private let prefValues: CapturedGroups
     private let matchValues: CapturedGroups
@@ -140,8 +145,12 @@ public final class Matcher {
         let names = GroupNames(reporting.flatMap { regex in regex.namedGroups.map(\.name) + regex.alternateGroups.map(\.target) })
         groupNames = names
         slots = SpecialSlots(names)
-        prefPlan = prefRegex.map { GroupPlan($0, names) }
-        failPlans = failRegexes.map { GroupPlan($0, names) }
+        let pref = prefRegex.map { GroupPlan($0, names) }
+        let fails = failRegexes.map { GroupPlan($0, names) }
+        planOwners = (pref.map { [$0] } ?? []) + fails
+        prefPlan = pref.map { Unmanaged.passUnretained($0) }
+        failPlans = fails.map { Unmanaged.passUnretained($0) }
+        failCompiled = failRegexes.map { Unmanaged.passUnretained($0.compiled) }
         failPrefilter = FailregexPrefilter(failRegexes)
         prefValues = CapturedGroups(count: names.names.count)
         matchValues = CapturedGroups(count: names.names.count)
@@ -263,7 +272,7 @@ public final class Matcher {
             }
         }
 
-        if let prefPlan, !matchPrefRegex(prefPlan) { return }
+        if let prefPlan, !prefPlan._withUnsafeGuaranteedRef({ matchPrefRegex($0) }) { return }
 
         var found = 0
         var next = 0
@@ -276,11 +285,13 @@ public final class Matcher {
             }
             guard let index = failPrefilter.nextCandidate(from: next) else { break }
             next = index + 1
-            let regex = failRegexes[index]
-            guard search(regex, in: buffer.subject, isASCII: buffer.subjectIsASCII, prefiltered: true) else { continue }
-            let plan = failPlans[index]
-            capture(plan, in: buffer.subject, into: matchValues)
-            let split = buffer.isSingleLine ? nil : splitLines(original, regex: regex, subject: buffer.subject)
+            let subject = buffer.subject
+            let matched = failCompiled[index]._withUnsafeGuaranteedRef {
+                counted($0.match(subject, isASCII: buffer.subjectIsASCII, into: matchData))
+            }
+            guard matched else { continue }
+            failPlans[index]._withUnsafeGuaranteedRef { capture($0, in: subject, into: matchValues) }
+            let split = buffer.isSingleLine ? nil : splitLines(original, regex: failRegexes[index], subject: subject)
             var matchedText = MatchedLines(keepsText: options.collectMatchedLines)
             if let split {
                 appendLines(split.matched, to: &matchedText)
@@ -304,7 +315,7 @@ public final class Matcher {
             // (Without a prefregex, `prefValues` stays empty.)
             // Read once: `lineRecord` changes when the record starts a connection.
             let line = lineRecord
-            line.reset(prefValues, updatedWith: matchValues, clearing: plan.namedSlots)
+            failPlans[index]._withUnsafeGuaranteedRef { line.reset(prefValues, updatedWith: matchValues, clearing: $0.namedSlots) }
 
             let record: FailureRecord
             let hasConnection = line.groups.isPresent(slots.mlfid)
@@ -514,11 +525,16 @@ public final class Matcher {
 
     // MARK: - Searching
 
-    /// Runs `regex` on `subject` after its cheap literal check (unless `prefiltered`
-    /// says the caller did it); limit hits count as misses.
-    private func search(_ regex: FilterRegex, in bytes: UnsafeBufferPointer<UInt8>, isASCII: Bool? = nil, prefiltered: Bool = false) -> Bool {
-        if !prefiltered, let literal = regex.requiredLiteral, !ByteSearch.contains(bytes, literal) { return false }
-        switch regex.compiled.match(bytes, isASCII: isASCII, into: matchData) {
+    /// Runs `regex` on `subject` after its cheap literal check; limit hits count as misses.
+    private func search(_ regex: FilterRegex, in bytes: UnsafeBufferPointer<UInt8>, isASCII: Bool? = nil) -> Bool {
+        if let literal = regex.requiredLiteral, !ByteSearch.contains(bytes, literal) { return false }
+        return counted(regex.compiled.match(bytes, isASCII: isASCII, into: matchData))
+    }
+
+    /// Whether a search matched, counting limit hits and errors (as misses).
+    @inline(__always)
+    private func counted(_ outcome: PCRERegex.Outcome) -> Bool {
+        switch outcome {
         case .match: return true
         case .noMatch: return false
         case .limitExceeded:
