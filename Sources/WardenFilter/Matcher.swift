@@ -58,7 +58,9 @@ public final class Matcher {
     /// initial read of an existing log, where old lines are dropped instead of re-dated.
     public var inOperation = true
     /// The clock used for "now" (time rules, the connection cache); injectable for tests.
-    public var now: () -> Double
+    /// A constant: as a `var`, each line's read of it took an access check and a retain
+    /// and release of the closure's context.
+    public let now: () -> Double
     @exclusivity(unchecked) public private(set) var statistics: MatcherStatistics
 
     private let maxLines: Int
@@ -82,11 +84,11 @@ public final class Matcher {
     /// numbers groups by their place here.
     public var groupNameTable: [String] { groupNames.names }
     private let slots: SpecialSlots
-    /// The plans and compiled failregexes are read per line through `Unmanaged`, kept
-    /// alive by `planOwners` and `failRegexes` (both immutable): a plan or a regex read
-    /// into a local was retained and released around every search and capture.
+    /// The plans and regexes are read per line through `Unmanaged`, kept alive by
+    /// `planOwners`, `prefRegex` and `failRegexes` (all immutable): a plan or a regex
+    /// read into a local was retained and released around every search and capture.
     private let planOwners: [GroupPlan]
-    private let prefPlan: Unmanaged<GroupPlan>?
+    private let pref: (regex: Unmanaged<FilterRegex>, plan: Unmanaged<GroupPlan>)?
     private let failPlans: [Unmanaged<GroupPlan>]
     private let failCompiled: [Unmanaged<PCRERegex>]
     /// Per-line scratch, reused so that a line allocates only what it returns.
@@ -145,10 +147,10 @@ public final class Matcher {
         let names = GroupNames(reporting.flatMap { regex in regex.namedGroups.map(\.name) + regex.alternateGroups.map(\.target) })
         groupNames = names
         slots = SpecialSlots(names)
-        let pref = prefRegex.map { GroupPlan($0, names) }
+        let prefPlan = prefRegex.map { GroupPlan($0, names) }
         let fails = failRegexes.map { GroupPlan($0, names) }
-        planOwners = (pref.map { [$0] } ?? []) + fails
-        prefPlan = pref.map { Unmanaged.passUnretained($0) }
+        planOwners = (prefPlan.map { [$0] } ?? []) + fails
+        pref = prefRegex.flatMap { regex in prefPlan.map { (Unmanaged.passUnretained(regex), Unmanaged.passUnretained($0)) } }
         failPlans = fails.map { Unmanaged.passUnretained($0) }
         failCompiled = failRegexes.map { Unmanaged.passUnretained($0.compiled) }
         failPrefilter = FailregexPrefilter(failRegexes)
@@ -272,7 +274,9 @@ public final class Matcher {
             }
         }
 
-        if let prefPlan, !prefPlan._withUnsafeGuaranteedRef({ matchPrefRegex($0) }) { return }
+        if let pref, !pref.regex._withUnsafeGuaranteedRef({ regex in pref.plan._withUnsafeGuaranteedRef { matchPrefRegex(regex, $0) } }) {
+            return
+        }
 
         var found = 0
         var next = 0
@@ -362,8 +366,8 @@ public final class Matcher {
 
     /// Searches the prefregex; on a match its groups go to `prefValues` and its
     /// `content` becomes the subject. Returns whether it matched.
-    private func matchPrefRegex(_ plan: GroupPlan) -> Bool {
-        guard let prefRegex, search(prefRegex, in: buffer.subject, isASCII: buffer.subjectIsASCII) else { return false }
+    private func matchPrefRegex(_ prefRegex: FilterRegex, _ plan: GroupPlan) -> Bool {
+        guard search(prefRegex, in: buffer.subject, isASCII: buffer.subjectIsASCII) else { return false }
         capture(plan, in: buffer.subject, into: prefValues, skipping: slots.content)
         if let content = contentRange(plan) { buffer.replaceWithSubject(content) }
         return true
