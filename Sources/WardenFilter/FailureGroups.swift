@@ -149,7 +149,9 @@ struct GroupValues: Sendable {
     }
 
     /// Replaces the contents of `output` with the value of group `number` (present).
-    func copyValue(_ number: Int, to output: ScratchBytes) {
+    /// Mutating although it only reads, so that a record's groups are passed by address:
+    /// called on a copy, both arrays were retained and released around the append.
+    mutating func copyValue(_ number: Int, to output: ScratchBytes) {
         let span = spans[number]
         output.removeAll()
         bytes.withUnsafeBufferPointer { all in
