@@ -219,8 +219,10 @@ struct GroupValues: Sendable {
     /// Python's `dict.update`: every value present in `other` replaces ours. All of
     /// `other`'s bytes are appended in one copy (its dead bytes too, which compaction
     /// drops later), then each slot takes `other`'s span or keeps its own without a
-    /// branch: a connection record merges every line of its connection.
-    mutating func merge(_ other: GroupValues) {
+    /// branch: a connection record merges every line of its connection. `other` is
+    /// `inout` though only read: a record's groups passed by value were copied, a retain
+    /// and release of both arrays per merged line.
+    mutating func merge(_ other: inout GroupValues) {
         let offset = Int32(used)
         other.bytes.withUnsafeBufferPointer { append(UnsafeBufferPointer(rebasing: $0[0..<other.used])) }
         spans.withUnsafeMutableBufferPointer { mine in

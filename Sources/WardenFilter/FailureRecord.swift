@@ -57,8 +57,9 @@ final class FailureRecord {
     }
 
     /// Adds the `user` value of `other` (another record's groups, when set) to the users
-    /// set, as `addUser` does.
-    func addUser(_ user: Int, of other: GroupValues) -> Int {
+    /// set, as `addUser` does. `inout` only to read another record's groups in place
+    /// (see `GroupValues.merge`).
+    func addUser(_ user: Int, of other: inout GroupValues) -> Int {
         other.withValue(user) { insertUser($0) }
         return users?.count ?? 0
     }

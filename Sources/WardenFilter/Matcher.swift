@@ -481,10 +481,8 @@ public final class Matcher {
 
         let merged: FailureRecord
         if let cached {
-            // One copy of the line's groups for both reads: each read of a record's
-            // groups across a call retains and releases its two arrays.
-            let lineGroups = failure.groups
-            userCount = cached.addUser(slots.user, of: lineGroups)
+            // The line's groups are read in place (see `GroupValues.merge`).
+            userCount = cached.addUser(slots.user, of: &failure.groups)
             // Only the latest line's no-fail/gained state counts.
             if cached.groups.isSet(slots.nofail) { flags.insert(.cachedState) }
             cached.groups.remove(slots.nofail)
@@ -493,7 +491,7 @@ public final class Matcher {
             if flags.contains(.gained) { cached.isPending = false }
             // Without pending failures, earlier lines were already reported.
             if !flags.contains(.cachedState), !cached.isPending { cached.matches = nil }
-            cached.groups.merge(lineGroups)
+            cached.groups.merge(&failure.groups)
             merged = cached
             if flags.contains(.forget) { connections.remove(key) }
         } else {
