@@ -317,20 +317,19 @@ public final class Matcher {
             // fail2ban: the prefregex's dict, minus the failregex's groups that did not
             // take part, updated with the failregex's groups.
             // (Without a prefregex, `prefValues` stays empty.)
-            // Read once: `lineRecord` changes when the record starts a connection.
-            let line = lineRecord
-            failPlans[index]._withUnsafeGuaranteedRef { line.reset(prefValues, updatedWith: matchValues, clearing: $0.namedSlots) }
-
-            let record: FailureRecord
-            let hasConnection = line.groups.isPresent(slots.mlfid)
-            if hasConnection {
+            // Read once: `lineRecord` changes when the record starts a connection. Borrowed
+            // without a retain: until `mergeConnection` replaces `lineRecord`, that holds
+            // it, and from then on the connection cache does.
+            let (record, hasConnection) = Unmanaged.passUnretained(lineRecord)._withUnsafeGuaranteedRef { line in
+                failPlans[index]._withUnsafeGuaranteedRef { line.reset(prefValues, updatedWith: matchValues, clearing: $0.namedSlots) }
+                guard line.groups.isPresent(slots.mlfid) else {
+                    addLines(matchedText, to: line)
+                    return (line, false)
+                }
                 line.groups.copyValue(slots.mlfid, to: connectionKey)
-                record = mergeConnection(line, matchedLines: matchedText, now: now)
-                if record.groups.isSet(slots.nofail), !options.checkAllRegex { return }
-            } else {
-                record = line
-                addLines(matchedText, to: record)
+                return (mergeConnection(line, matchedLines: matchedText, now: now), true)
             }
+            if hasConnection, record.groups.isSet(slots.nofail), !options.checkAllRegex { return }
 
             // One copy of the groups for the id and the failure (see `mergeConnection`).
             let groups = record.groups
