@@ -466,7 +466,6 @@ public final class Matcher {
     /// now holds when it starts a connection).
     private func mergeConnection(_ failure: FailureRecord, matchedLines: MatchedLines, now: Double) -> FailureRecord {
         let key = ConnectionCache.Key(connectionKey.bytes)
-        let cached = connections.isEmpty ? nil : connections.get(key, now: now)
         var userCount = 0
         var flags: MergeFlags = []
         if failure.groups.isSet(slots.mlfgained) {
@@ -479,7 +478,9 @@ public final class Matcher {
         failure.groups.remove(slots.mlfforget)
 
         let merged: FailureRecord
-        if let cached {
+        // Looked up here rather than bound first and unwrapped here: the unwrapping
+        // retained and released the record once more.
+        if let cached = connections.isEmpty ? nil : connections.get(key, now: now) {
             // The line's groups are read in place (see `GroupValues.merge`).
             userCount = cached.addUser(slots.user, of: &failure.groups)
             // Only the latest line's no-fail/gained state counts.
