@@ -492,8 +492,9 @@ public final class Matcher {
             // Without pending failures, earlier lines were already reported.
             if !flags.contains(.cachedState), !cached.isPending { cached.matches = nil }
             cached.groups.merge(&failure.groups)
-            merged = cached
             if flags.contains(.forget) { connections.remove(key) }
+            // Moved, not copied: a copy was retained here and released at the end of the block.
+            merged = consume cached
         } else {
             merged = failure
             if !flags.contains(.forget) {
