@@ -212,8 +212,10 @@ struct GroupValues: Sendable {
         spans[target] = spans[source]
     }
 
+    /// Written only when present: most removals find nothing, and a write made the
+    /// array check its uniqueness.
     mutating func remove(_ number: Int) {
-        spans[number] = .absent
+        if spans[number].isPresent { spans[number] = .absent }
     }
 
     /// Python's `dict.update`: every value present in `other` replaces ours. All of

@@ -36,7 +36,8 @@ final class FailureRecord {
         if matches != nil { matches = nil }
         if noFailMatches != nil { noFailMatches = nil }
         isPending = false
-        address = nil
+        // Tested without binding the value, which would copy it.
+        if case .some = address { address = nil }
     }
 
     /// The held-back no-fail lines become the first of `matches` (fail2ban's
