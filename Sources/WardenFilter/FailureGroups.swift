@@ -149,7 +149,9 @@ struct GroupValues: Sendable {
     }
 
     /// Replaces the contents of `output` with the value of group `number` (present).
-    func copyValue(_ number: Int, to output: ScratchBytes) {
+    /// Mutating although it only reads, so that a record's groups are passed by address:
+    /// called on a copy, both arrays were retained and released around the append.
+    mutating func copyValue(_ number: Int, to output: ScratchBytes) {
         let span = spans[number]
         output.removeAll()
         bytes.withUnsafeBufferPointer { all in
@@ -210,15 +212,19 @@ struct GroupValues: Sendable {
         spans[target] = spans[source]
     }
 
+    /// Written only when present: most removals find nothing, and a write made the
+    /// array check its uniqueness.
     mutating func remove(_ number: Int) {
-        spans[number] = .absent
+        if spans[number].isPresent { spans[number] = .absent }
     }
 
     /// Python's `dict.update`: every value present in `other` replaces ours. All of
     /// `other`'s bytes are appended in one copy (its dead bytes too, which compaction
     /// drops later), then each slot takes `other`'s span or keeps its own without a
-    /// branch: a connection record merges every line of its connection.
-    mutating func merge(_ other: GroupValues) {
+    /// branch: a connection record merges every line of its connection. `other` is
+    /// `inout` though only read: a record's groups passed by value were copied, a retain
+    /// and release of both arrays per merged line.
+    mutating func merge(_ other: inout GroupValues) {
         let offset = Int32(used)
         other.bytes.withUnsafeBufferPointer { append(UnsafeBufferPointer(rebasing: $0[0..<other.used])) }
         spans.withUnsafeMutableBufferPointer { mine in

@@ -21,6 +21,10 @@ final class FailureRecord {
     @exclusivity(unchecked) var isPending = false
     /// Host address when the id is a separate `<F-ID>` value.
     @exclusivity(unchecked) var address: FailureID?
+    /// The users array of the connection this record held before its last reset: a
+    /// record of an ended connection is reused for a new one, whose first user then
+    /// goes into that storage instead of two new arrays.
+    @exclusivity(unchecked) private var spareUsers: [[UInt8]] = []
 
     init(groups: GroupValues) { self.groups = groups }
 
@@ -32,11 +36,12 @@ final class FailureRecord {
         groups.assign(prefregex, updatedWith: match, clearing: named)
         // Mostly nil already: tested first, as storing nil called the runtime to release
         // the old value every time.
-        if users != nil { users = nil }
+        if users != nil { keepUsersAsSpare() }
         if matches != nil { matches = nil }
         if noFailMatches != nil { noFailMatches = nil }
         isPending = false
-        address = nil
+        // Tested without binding the value, which would copy it.
+        if case .some = address { address = nil }
     }
 
     /// The held-back no-fail lines become the first of `matches` (fail2ban's
@@ -57,17 +62,36 @@ final class FailureRecord {
     }
 
     /// Adds the `user` value of `other` (another record's groups, when set) to the users
-    /// set, as `addUser` does.
-    func addUser(_ user: Int, of other: GroupValues) -> Int {
+    /// set, as `addUser` does. `inout` only to read another record's groups in place
+    /// (see `GroupValues.merge`).
+    func addUser(_ user: Int, of other: inout GroupValues) -> Int {
         other.withValue(user) { insertUser($0) }
         return users?.count ?? 0
+    }
+
+    /// Out of line, so that the reset inlined in the matcher's line loop stays small.
+    @inline(never)
+    private func keepUsersAsSpare() {
+        swap(&spareUsers, &users!)
+        users = nil
+    }
+
+    /// A users list of `value` alone, in the spare storage when there is some.
+    private func reusedUsers(holding value: UnsafeBufferPointer<UInt8>) -> [[UInt8]] {
+        var reused: [[UInt8]] = []
+        swap(&reused, &spareUsers)
+        guard !reused.isEmpty else { return [Array(value)] }
+        reused.removeLast(reused.count - 1)
+        reused[0].removeAll(keepingCapacity: true)
+        reused[0].append(contentsOf: value)
+        return reused
     }
 
     /// Mutates `users` in place: copying it out and back would copy the array.
     private func insertUser(_ value: UnsafeBufferPointer<UInt8>?) {
         guard let value, !value.isEmpty else { return }
         guard users != nil else {
-            users = [Array(value)]
+            users = reusedUsers(holding: value)
             return
         }
         // Most lines repeat a user the connection has: found by comparing words, not

@@ -58,7 +58,9 @@ public final class Matcher {
     /// initial read of an existing log, where old lines are dropped instead of re-dated.
     public var inOperation = true
     /// The clock used for "now" (time rules, the connection cache); injectable for tests.
-    public var now: () -> Double
+    /// A constant: as a `var`, each line's read of it took an access check and a retain
+    /// and release of the closure's context.
+    public let now: () -> Double
     @exclusivity(unchecked) public private(set) var statistics: MatcherStatistics
 
     private let maxLines: Int
@@ -82,8 +84,13 @@ public final class Matcher {
     /// numbers groups by their place here.
     public var groupNameTable: [String] { groupNames.names }
     private let slots: SpecialSlots
-    private let prefPlan: GroupPlan?
-    private let failPlans: [GroupPlan]
+    /// The plans and regexes are read per line through `Unmanaged`, kept alive by
+    /// `planOwners`, `prefRegex` and `failRegexes` (all immutable): a plan or a regex
+    /// read into a local was retained and released around every search and capture.
+    private let planOwners: [GroupPlan]
+    private let pref: (regex: Unmanaged<FilterRegex>, plan: Unmanaged<GroupPlan>)?
+    private let failPlans: [Unmanaged<GroupPlan>]
+    private let failCompiled: [Unmanaged<PCRERegex>]
     /// Per-line scratch, reused so that a line allocates only what it returns.
     private let prefValues: CapturedGroups
     private let matchValues: CapturedGroups
@@ -140,8 +147,12 @@ public final class Matcher {
         let names = GroupNames(reporting.flatMap { regex in regex.namedGroups.map(\.name) + regex.alternateGroups.map(\.target) })
         groupNames = names
         slots = SpecialSlots(names)
-        prefPlan = prefRegex.map { GroupPlan($0, names) }
-        failPlans = failRegexes.map { GroupPlan($0, names) }
+        let prefPlan = prefRegex.map { GroupPlan($0, names) }
+        let fails = failRegexes.map { GroupPlan($0, names) }
+        planOwners = (prefPlan.map { [$0] } ?? []) + fails
+        pref = prefRegex.flatMap { regex in prefPlan.map { (Unmanaged.passUnretained(regex), Unmanaged.passUnretained($0)) } }
+        failPlans = fails.map { Unmanaged.passUnretained($0) }
+        failCompiled = failRegexes.map { Unmanaged.passUnretained($0.compiled) }
         failPrefilter = FailregexPrefilter(failRegexes)
         prefValues = CapturedGroups(count: names.names.count)
         matchValues = CapturedGroups(count: names.names.count)
@@ -263,7 +274,9 @@ public final class Matcher {
             }
         }
 
-        if let prefPlan, !matchPrefRegex(prefPlan) { return }
+        if let pref, !pref.regex._withUnsafeGuaranteedRef({ regex in pref.plan._withUnsafeGuaranteedRef { matchPrefRegex(regex, $0) } }) {
+            return
+        }
 
         var found = 0
         var next = 0
@@ -276,11 +289,13 @@ public final class Matcher {
             }
             guard let index = failPrefilter.nextCandidate(from: next) else { break }
             next = index + 1
-            let regex = failRegexes[index]
-            guard search(regex, in: buffer.subject, isASCII: buffer.subjectIsASCII, prefiltered: true) else { continue }
-            let plan = failPlans[index]
-            capture(plan, in: buffer.subject, into: matchValues)
-            let split = buffer.isSingleLine ? nil : splitLines(original, regex: regex, subject: buffer.subject)
+            let subject = buffer.subject
+            let matched = failCompiled[index]._withUnsafeGuaranteedRef {
+                counted($0.match(subject, isASCII: buffer.subjectIsASCII, into: matchData))
+            }
+            guard matched else { continue }
+            failPlans[index]._withUnsafeGuaranteedRef { capture($0, in: subject, into: matchValues) }
+            let split = buffer.isSingleLine ? nil : splitLines(original, regex: failRegexes[index], subject: subject)
             var matchedText = MatchedLines(keepsText: options.collectMatchedLines)
             if let split {
                 appendLines(split.matched, to: &matchedText)
@@ -302,20 +317,19 @@ public final class Matcher {
             // fail2ban: the prefregex's dict, minus the failregex's groups that did not
             // take part, updated with the failregex's groups.
             // (Without a prefregex, `prefValues` stays empty.)
-            // Read once: `lineRecord` changes when the record starts a connection.
-            let line = lineRecord
-            line.reset(prefValues, updatedWith: matchValues, clearing: plan.namedSlots)
-
-            let record: FailureRecord
-            let hasConnection = line.groups.isPresent(slots.mlfid)
-            if hasConnection {
+            // Read once: `lineRecord` changes when the record starts a connection. Borrowed
+            // without a retain: until `mergeConnection` replaces `lineRecord`, that holds
+            // it, and from then on the connection cache does.
+            let (record, hasConnection) = Unmanaged.passUnretained(lineRecord)._withUnsafeGuaranteedRef { line in
+                failPlans[index]._withUnsafeGuaranteedRef { line.reset(prefValues, updatedWith: matchValues, clearing: $0.namedSlots) }
+                guard line.groups.isPresent(slots.mlfid) else {
+                    addLines(matchedText, to: line)
+                    return (line, false)
+                }
                 line.groups.copyValue(slots.mlfid, to: connectionKey)
-                record = mergeConnection(line, matchedLines: matchedText, now: now)
-                if record.groups.isSet(slots.nofail), !options.checkAllRegex { return }
-            } else {
-                record = line
-                addLines(matchedText, to: record)
+                return (mergeConnection(line, matchedLines: matchedText, now: now), true)
             }
+            if hasConnection, record.groups.isSet(slots.nofail), !options.checkAllRegex { return }
 
             // One copy of the groups for the id and the failure (see `mergeConnection`).
             let groups = record.groups
@@ -351,8 +365,8 @@ public final class Matcher {
 
     /// Searches the prefregex; on a match its groups go to `prefValues` and its
     /// `content` becomes the subject. Returns whether it matched.
-    private func matchPrefRegex(_ plan: GroupPlan) -> Bool {
-        guard let prefRegex, search(prefRegex, in: buffer.subject, isASCII: buffer.subjectIsASCII) else { return false }
+    private func matchPrefRegex(_ prefRegex: FilterRegex, _ plan: GroupPlan) -> Bool {
+        guard search(prefRegex, in: buffer.subject, isASCII: buffer.subjectIsASCII) else { return false }
         capture(plan, in: buffer.subject, into: prefValues, skipping: slots.content)
         if let content = contentRange(plan) { buffer.replaceWithSubject(content) }
         return true
@@ -452,7 +466,6 @@ public final class Matcher {
     /// now holds when it starts a connection).
     private func mergeConnection(_ failure: FailureRecord, matchedLines: MatchedLines, now: Double) -> FailureRecord {
         let key = ConnectionCache.Key(connectionKey.bytes)
-        let cached = connections.isEmpty ? nil : connections.get(key, now: now)
         var userCount = 0
         var flags: MergeFlags = []
         if failure.groups.isSet(slots.mlfgained) {
@@ -465,11 +478,11 @@ public final class Matcher {
         failure.groups.remove(slots.mlfforget)
 
         let merged: FailureRecord
-        if let cached {
-            // One copy of the line's groups for both reads: each read of a record's
-            // groups across a call retains and releases its two arrays.
-            let lineGroups = failure.groups
-            userCount = cached.addUser(slots.user, of: lineGroups)
+        // Looked up here rather than bound first and unwrapped here: the unwrapping
+        // retained and released the record once more.
+        if let cached = connections.isEmpty ? nil : connections.get(key, now: now) {
+            // The line's groups are read in place (see `GroupValues.merge`).
+            userCount = cached.addUser(slots.user, of: &failure.groups)
             // Only the latest line's no-fail/gained state counts.
             if cached.groups.isSet(slots.nofail) { flags.insert(.cachedState) }
             cached.groups.remove(slots.nofail)
@@ -478,9 +491,10 @@ public final class Matcher {
             if flags.contains(.gained) { cached.isPending = false }
             // Without pending failures, earlier lines were already reported.
             if !flags.contains(.cachedState), !cached.isPending { cached.matches = nil }
-            cached.groups.merge(lineGroups)
-            merged = cached
+            cached.groups.merge(&failure.groups)
             if flags.contains(.forget) { connections.remove(key) }
+            // Moved, not copied: a copy was retained here and released at the end of the block.
+            merged = consume cached
         } else {
             merged = failure
             if !flags.contains(.forget) {
@@ -514,11 +528,16 @@ public final class Matcher {
 
     // MARK: - Searching
 
-    /// Runs `regex` on `subject` after its cheap literal check (unless `prefiltered`
-    /// says the caller did it); limit hits count as misses.
-    private func search(_ regex: FilterRegex, in bytes: UnsafeBufferPointer<UInt8>, isASCII: Bool? = nil, prefiltered: Bool = false) -> Bool {
-        if !prefiltered, let literal = regex.requiredLiteral, !ByteSearch.contains(bytes, literal) { return false }
-        switch regex.compiled.match(bytes, isASCII: isASCII, into: matchData) {
+    /// Runs `regex` on `subject` after its cheap literal check; limit hits count as misses.
+    private func search(_ regex: FilterRegex, in bytes: UnsafeBufferPointer<UInt8>, isASCII: Bool? = nil) -> Bool {
+        if let literal = regex.requiredLiteral, !ByteSearch.contains(bytes, literal) { return false }
+        return counted(regex.compiled.match(bytes, isASCII: isASCII, into: matchData))
+    }
+
+    /// Whether a search matched, counting limit hits and errors (as misses).
+    @inline(__always)
+    private func counted(_ outcome: PCRERegex.Outcome) -> Bool {
+        switch outcome {
         case .match: return true
         case .noMatch: return false
         case .limitExceeded:

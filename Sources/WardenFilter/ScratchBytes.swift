@@ -29,6 +29,7 @@ final class ScratchBytes {
     @inline(__always)
     func truncate(_ length: Int) { count = min(count, length) }
 
+    @inline(__always)
     func append(_ more: UnsafeBufferPointer<UInt8>) {
         guard let source = more.baseAddress, !more.isEmpty else { return }
         if count + more.count > capacity { grow(count + more.count) }

@@ -48,7 +48,7 @@ import Testing
             var line = GroupValues(count: slots)
             line.assign(CapturedGroups(count: slots), updatedWith: captured, clearing: SlotMask(count: slots, slots: []))
             expectEqual(line, lineModel, "capture, round \(round)")
-            record.merge(line)
+            record.merge(&line)
             model.merge(lineModel) { _, new in new }
             if round % 5 == 0 {
                 let number = Int.random(in: 0..<slots, using: &random)
