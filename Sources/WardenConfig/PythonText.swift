@@ -25,6 +25,35 @@ enum PythonText {
         }
     }
 
+    /// The UTF-8 length of the `isSpace` scalar starting at `index` of valid UTF-8, nil
+    /// when the scalar there is not one.
+    static func spaceLength(_ bytes: [UInt8], at index: Int) -> Int? {
+        let byte = bytes[index]
+        if byte < 0x80 { return isSpace(Unicode.Scalar(byte)) ? 1 : nil }
+        guard byte >= 0xC2, byte <= 0xE3 else { return nil }
+        let length = byte < 0xE0 ? 2 : 3
+        return index + length <= bytes.count && isSpace(scalar(bytes[index..<index + length])) ? length : nil
+    }
+
+    /// The UTF-8 length of the `isSpace` scalar ending at `end` of valid UTF-8, looking no
+    /// further back than `start`; nil when the scalar there is not one.
+    static func spaceLength(_ bytes: [UInt8], endingAt end: Int, from start: Int) -> Int? {
+        let byte = bytes[end - 1]
+        if byte < 0x80 { return isSpace(Unicode.Scalar(byte)) ? 1 : nil }
+        // A non-ASCII space is two or three bytes long; its lead byte says which.
+        for length in 2...3 where end - length >= start && bytes[end - length] & 0xC0 == 0xC0 {
+            return isSpace(scalar(bytes[end - length..<end])) ? length : nil
+        }
+        return nil
+    }
+
+    private static func scalar(_ bytes: ArraySlice<UInt8>) -> Unicode.Scalar {
+        var iterator = bytes.makeIterator()
+        var decoder = UTF8()
+        guard case .scalarValue(let scalar) = decoder.decode(&iterator) else { return "\u{FFFD}" }
+        return scalar
+    }
+
     static func strip(_ text: Substring.UnicodeScalarView) -> Substring.UnicodeScalarView {
         var view = text
         while let first = view.first, isSpace(first) { view.removeFirst() }
@@ -34,12 +63,6 @@ enum PythonText {
 
     static func strip(_ text: String) -> String {
         String(String.UnicodeScalarView(strip(Substring(text).unicodeScalars)))
-    }
-
-    static func stripTrailing(_ text: String) -> String {
-        var view = Substring(text).unicodeScalars
-        while let last = view.last, isSpace(last) { view.removeLast() }
-        return String(Substring(view))
     }
 
     /// Python's `int(text)` for the decimal forms a config value can hold:
