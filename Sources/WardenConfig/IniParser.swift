@@ -158,12 +158,8 @@ private struct Builder {
         return nil
     }
 
-    /// Python's `str.strip()` of a range of `text`.
     func stripped(_ range: Range<Int>) -> Range<Int> {
-        var start = range.lowerBound, end = range.upperBound
-        while start < end, let space = PythonText.spaceLength(text, at: start) { start += space }
-        while end > start, let space = PythonText.spaceLength(text, endingAt: end, from: start) { end -= space }
-        return start..<end
+        PythonText.stripped(text, range)
     }
 
     func scalarCount(_ range: Range<Int>) -> Int {
@@ -227,9 +223,8 @@ private struct Builder {
 
     mutating func finishOption() {
         guard let option, let current else { return }
-        var end = option.value.count
-        while end > 0, let space = PythonText.spaceLength(option.value, endingAt: end, from: 0) { end -= space }
-        let value = ConfigValue(text: String(decoding: option.value[..<end], as: UTF8.self),
+        let kept = PythonText.stripped(option.value, 0..<option.value.count, leading: false)
+        let value = ConfigValue(text: String(decoding: option.value[kept], as: UTF8.self),
                                 file: document.path, line: option.line)
         switch current {
         case .defaults: document.defaults[option.key] = value

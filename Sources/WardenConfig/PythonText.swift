@@ -47,6 +47,14 @@ enum PythonText {
         return nil
     }
 
+    /// Python's `str.strip()` of a range of valid UTF-8, or `rstrip()` when not `leading`.
+    static func stripped(_ bytes: [UInt8], _ range: Range<Int>, leading: Bool = true) -> Range<Int> {
+        var start = range.lowerBound, end = range.upperBound
+        while leading, start < end, let space = spaceLength(bytes, at: start) { start += space }
+        while end > start, let space = spaceLength(bytes, endingAt: end, from: start) { end -= space }
+        return start..<end
+    }
+
     private static func scalar(_ bytes: ArraySlice<UInt8>) -> Unicode.Scalar {
         var iterator = bytes.makeIterator()
         var decoder = UTF8()
@@ -66,19 +74,32 @@ enum PythonText {
     }
 
     /// Python's `int(text)` for the decimal forms a config value can hold:
-    /// surrounding whitespace, an optional sign, digits with single `_` separators.
+    /// surrounding whitespace, an optional sign, ASCII digits with single `_` separators.
     static func parseInt(_ text: String) -> Int? {
-        var digits = Substring(strip(text))
+        let bytes = Array(text.utf8)
+        var digits = bytes[stripped(bytes, 0..<bytes.count)]
         var negative = false
-        if let sign = digits.first, sign == "+" || sign == "-" {
-            negative = sign == "-"
-            digits.removeFirst()
+        if let sign = digits.first, sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") {
+            negative = sign == UInt8(ascii: "-")
+            digits = digits.dropFirst()
         }
-        guard let first = digits.first, first.isASCII, first.isNumber,
-              let last = digits.last, last.isASCII, last.isNumber,
-              !digits.contains("__") else { return nil }
-        let plain = digits.filter { $0 != "_" }
-        guard plain.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int(plain) else { return nil }
+        let isDigit = { (byte: UInt8) in byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
+        guard let first = digits.first, isDigit(first), let last = digits.last, isDigit(last) else { return nil }
+        var value = 0
+        var afterSeparator = false
+        for byte in digits {
+            if byte == UInt8(ascii: "_") {
+                if afterSeparator { return nil }
+                afterSeparator = true
+                continue
+            }
+            guard isDigit(byte) else { return nil }
+            afterSeparator = false
+            let (times10, overflow) = value.multipliedReportingOverflow(by: 10)
+            let (sum, carry) = times10.addingReportingOverflow(Int(byte - UInt8(ascii: "0")))
+            if overflow || carry { return nil }
+            value = sum
+        }
         return negative ? -value : value
     }
 }
