@@ -120,15 +120,16 @@ enum DateTemplateCatalog {
                 return try DateTemplate.epoch(lineBeginOnly: key != "LEPOCH", long: true, compilation: compilation)
             }
         }
-        if ["TAI64N", "{^LN-BEG}TAI64N", "^TAI64N"].contains(key) {
+        if mayContain(key, "TAI64N") && ["TAI64N", "{^LN-BEG}TAI64N", "^TAI64N"].contains(key) {
             return try DateTemplate.tai64n(lineStart: key != "TAI64N", compilation: compilation)
         }
         return try DateTemplate.strptime(pattern, compilation: compilation)
     }
 
-    /// Whether `text` has `word`'s bytes, a cheap pre-check for `contains`: the generic
-    /// String search cost ~35 k instructions a call (1 M of start-up for the default
-    /// templates), and its Character semantics only matter when the bytes are there.
+    /// Whether `text` has `word`'s bytes, a cheap pre-check for `contains` and for the
+    /// keyword lists: the generic String search cost ~35 k instructions a call (1 M of
+    /// start-up for the default templates), and its Character semantics only matter when
+    /// the bytes are there.
     private static func mayContain(_ text: String, _ word: StaticString) -> Bool {
         var text = text
         return text.withUTF8 { ByteSearch.contains($0, UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount)) }
