@@ -91,8 +91,8 @@ private struct Builder {
     /// The options of the current named section, stored into `document` when the section
     /// ends: adding them through `document.sections[name]?[key]` would copy the table each time.
     var section = IniDocument.Section()
-    /// Option whose value continuation lines extend: its UTF-8 so far, and where the
-    /// blank lines at its end start (configparser trims them, and trailing space).
+    /// Option whose value continuation lines extend, with its UTF-8 so far (blank lines
+    /// included: configparser trims them from the end only when the value is finished).
     var option: (key: String, line: Int, value: [UInt8])?
     /// Indent of the last line that was not a continuation, in scalars as configparser counts.
     var indentLevel = 0
