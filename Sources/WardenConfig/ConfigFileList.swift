@@ -56,8 +56,11 @@ struct ConfigFileList {
         // here; the same file may still be read twice along different branches.
         let ancestors = Set(chain.map(FileSystem.normalized))
         let directory = FileSystem.directoryName(file)
+        // `before`/`after` are read as fail2ban reads them: interpolated within the one
+        // file, with that file's DEFAULT section as fallback. One merge serves both.
+        let includes = document.sections.contains(Self.includesSection) ? ConfigSet(documents: [document]) : nil
         func included(_ option: String) throws -> [String] {
-            guard let value = try includeValue(option, in: document) else { return [] }
+            guard let value = try includes?.value(section: Self.includesSection, key: option) else { return [] }
             var result: [String] = []
             for entry in value.split(separator: "\n") {
                 let target = FileSystem.join(directory, String(entry))
@@ -67,12 +70,5 @@ struct ConfigFileList {
             return result
         }
         return try included("before") + [file] + included("after")
-    }
-
-    /// `before`/`after` as fail2ban reads them: interpolated within the one file, with that
-    /// file's DEFAULT section as fallback.
-    private func includeValue(_ option: String, in document: IniDocument) throws -> String? {
-        guard document.sections.contains(Self.includesSection) else { return nil }
-        return try ConfigSet(documents: [document]).value(section: Self.includesSection, key: option)
     }
 }

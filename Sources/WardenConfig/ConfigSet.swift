@@ -56,17 +56,17 @@ public struct ConfigSet: Sendable {
         defaults.update(with: document.defaults)
         for (name, section) in document.sections.entries {
             let (target, incoming) = Self.applyingCondition(name: name, section: section)
-            guard var existing = table[target] else {
+            var overwritten = OrderedTable<ConfigValue>()
+            if let existing = table[target] {
+                for key in existing.keys where incoming.contains(key) { overwritten[key] = existing[key] }
+            } else {
                 table[target] = incoming
                 continue
             }
-            var known = table[Self.knownPrefix + target] ?? OrderedTable()
-            for key in existing.keys where incoming.contains(key) {
-                known[key] = existing[key]
-            }
-            table[Self.knownPrefix + target] = known
-            existing.update(with: incoming)
-            table[target] = existing
+            // Changed in place: the section read out above is no longer held, so neither
+            // table is copied.
+            table.modify(Self.knownPrefix + target, default: OrderedTable()) { $0.update(with: overwritten) }
+            table.modify(target, default: OrderedTable()) { $0.update(with: incoming) }
         }
     }
 

@@ -19,15 +19,17 @@ struct FileSystem {
         guard descriptor >= 0 else { return nil }
         defer { close(descriptor) }
         var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
+        // Not zero-filled first: that cost more than reading a filter file does.
+        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 1)
+        defer { chunk.deallocate() }
         while true {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+            let count = Glibc.read(descriptor, chunk.baseAddress, chunk.count)
             if count < 0 {
                 if errno == EINTR { continue }
                 return nil
             }
             if count == 0 { return bytes }
-            bytes += chunk[0..<count]
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[..<count]))
         }
     }
 
@@ -78,19 +80,27 @@ struct FileSystem {
     }
 
     /// Lexical `os.path.normpath`, used to recognise the same file under two spellings.
+    /// Split on `/` bytes, as Python splits on the code point.
     static func normalized(_ path: String) -> String {
-        let absolute = path.hasPrefix("/")
-        var parts: [Substring] = []
-        for part in path.split(separator: "/") where part != "." {
-            if part == "..", let last = parts.last, last != ".." {
+        let slash = UInt8(ascii: "/"), dot = UInt8(ascii: ".")
+        let bytes = Array(path.utf8)
+        let absolute = bytes.first == slash
+        func isParent(_ part: ArraySlice<UInt8>) -> Bool { part.count == 2 && part.allSatisfy { $0 == dot } }
+        var parts: [ArraySlice<UInt8>] = []
+        for part in bytes.split(separator: slash) where !(part.count == 1 && part.first == dot) {
+            if isParent(part), let last = parts.last, !isParent(last) {
                 parts.removeLast()
-            } else if part == "..", absolute {
+            } else if isParent(part), absolute {
                 continue
             } else {
                 parts.append(part)
             }
         }
-        let joined = parts.joined(separator: "/")
-        return absolute ? "/" + joined : (joined.isEmpty ? "." : joined)
+        var output: [UInt8] = absolute ? [slash] : []
+        for (index, part) in parts.enumerated() {
+            if index > 0 { output.append(slash) }
+            output += part
+        }
+        return output.isEmpty ? "." : String(decoding: output, as: UTF8.self)
     }
 }

@@ -22,9 +22,14 @@ public struct FilterReference: Sendable, Equatable {
         guard nameEnd > 0 else {
             throw ConfigError("filter reference '\(text)' has no name before '['")
         }
-        name = String(String.UnicodeScalarView(scalars[..<nameEnd]))
         options = []
-        guard nameEnd < scalars.count else { return }
+        // A plain name (the common case) is the text itself; rebuilding it from scalars
+        // goes through a generic append that cost ~200 k instructions at start-up.
+        guard nameEnd < scalars.count else {
+            name = text
+            return
+        }
+        name = String(String.UnicodeScalarView(scalars[..<nameEnd]))
         // Options run from the first `[` to the last `]`, which only whitespace may follow.
         guard let close = scalars.lastIndex(of: "]"), close > nameEnd,
               scalars[(close + 1)...].allSatisfy(PythonText.isSpace) else {

@@ -29,31 +29,44 @@ struct IniDocument {
 /// keys), deeper-indented continuation lines, `#`/`;` comment lines, `;` after whitespace
 /// as an inline comment, blank lines kept inside a value but trimmed from its end.
 /// Like configparser with `strict=True`, a section or key repeated in one file is an error.
+///
+/// Works on the validated UTF-8 bytes: every delimiter of the dialect is ASCII, so the
+/// positions found are scalar boundaries, and `PythonText.spaceLength` tells Python's
+/// whitespace scalars apart without decoding the others.
 struct IniParser {
     let path: String
 
     func parse(_ bytes: [UInt8]) throws -> IniDocument {
-        try parse(decode(bytes))
-    }
-
-    func parse(_ text: String) throws -> IniDocument {
-        var builder = Builder(document: IniDocument(path: path))
-        var lineNumber = 0
-        for line in Self.lines(of: text) {
-            lineNumber += 1
-            try builder.consume(line, number: lineNumber)
-        }
-        return builder.finish()
-    }
-
-    private func decode(_ bytes: [UInt8]) throws -> String {
         var body = bytes[...]
         // A UTF-8 byte-order mark would make configparser reject the first section header;
         // editors add it silently, so accept it (a documented deviation).
         if body.starts(with: [0xEF, 0xBB, 0xBF]) { body = body.dropFirst(3) }
         // Validated in one pass: the daemon reads the whole fail2ban tree before it answers ping.
-        if let text = String(validating: body, as: UTF8.self) { return text }
-        throw ConfigError(file: path, line: Self.lineOfFirstInvalidByte(in: body), "invalid UTF-8")
+        guard String(validating: body, as: UTF8.self) != nil else {
+            throw ConfigError(file: path, line: Self.lineOfFirstInvalidByte(in: body), "invalid UTF-8")
+        }
+        let text = Array(body)
+        var builder = Builder(document: IniDocument(path: path), text: text)
+        var lineNumber = 0
+        // Python's universal newlines: `\n`, `\r\n` and a lone `\r` all end a line.
+        var start = 0
+        var index = 0
+        while index <= text.count {
+            guard index == text.count || text[index] == UInt8(ascii: "\n") || text[index] == UInt8(ascii: "\r") else {
+                index += 1
+                continue
+            }
+            if index == text.count && start == index { break }
+            lineNumber += 1
+            try builder.consume(start..<index, number: lineNumber)
+            if index < text.count, text[index] == UInt8(ascii: "\r"), index + 1 < text.count,
+               text[index + 1] == UInt8(ascii: "\n") {
+                index += 1
+            }
+            index += 1
+            start = index
+        }
+        return builder.finish()
     }
 
     private static func lineOfFirstInvalidByte(in body: ArraySlice<UInt8>) -> Int {
@@ -67,46 +80,23 @@ struct IniParser {
             }
         }
     }
-
-    /// Python's universal newlines: `\n`, `\r\n` and a lone `\r` all end a line. Found
-    /// by bytes: both are ASCII, so every line starts and ends on a scalar boundary.
-    static func lines(of text: String) -> [Substring.UnicodeScalarView] {
-        var result: [Substring.UnicodeScalarView] = []
-        let scalars = Substring(text).unicodeScalars
-        let bytes = text.utf8
-        var start = bytes.startIndex
-        var index = start
-        while index < bytes.endIndex {
-            let byte = bytes[index]
-            if byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") {
-                result.append(scalars[start..<index])
-                var next = bytes.index(after: index)
-                if byte == UInt8(ascii: "\r"), next < bytes.endIndex, bytes[next] == UInt8(ascii: "\n") {
-                    next = bytes.index(after: next)
-                }
-                start = next
-                index = next
-            } else {
-                index = bytes.index(after: index)
-            }
-        }
-        if start < bytes.endIndex { result.append(scalars[start...]) }
-        return result
-    }
 }
 
 private struct Builder {
     var document: IniDocument
+    /// The file's valid UTF-8 (without a byte-order mark); lines are ranges of it.
+    let text: [UInt8]
     /// The section receiving options; nil before the first header.
     var current: Target?
     /// The options of the current named section, stored into `document` when the section
     /// ends: adding them through `document.sections[name]?[key]` would copy the table each time.
     var section = IniDocument.Section()
-    /// Option whose value continuation lines extend, with the lines gathered so far.
-    var option: (key: String, line: Int, lines: [String])?
+    /// Option whose value continuation lines extend, with its UTF-8 so far (blank lines
+    /// included: configparser trims them from the end only when the value is finished).
+    var option: (key: String, line: Int, value: [UInt8])?
+    /// Indent of the last line that was not a continuation, in scalars as configparser counts.
     var indentLevel = 0
     var seenSections: [String: Int] = [:]
-    var seenOptions: [String: Int] = [:]
 
     enum Target: Equatable {
         case defaults
@@ -120,59 +110,74 @@ private struct Builder {
         }
     }
 
-    init(document: IniDocument) {
+    init(document: IniDocument, text: [UInt8]) {
         self.document = document
+        self.text = text
     }
 
-    mutating func consume(_ line: Substring.UnicodeScalarView, number: Int) throws {
-        let commentStart = Self.commentStart(in: line)
-        let content = PythonText.strip(commentStart.map { line[..<$0] } ?? line)
+    mutating func consume(_ line: Range<Int>, number: Int) throws {
+        let commentStart = commentStart(in: line)
+        let content = stripped(line.lowerBound..<(commentStart ?? line.upperBound))
         if content.isEmpty {
             // A blank line belongs to the value being read; a comment line does not.
-            if commentStart == nil, option != nil { option?.lines.append("") }
+            if commentStart == nil, option != nil { option?.value.append(UInt8(ascii: "\n")) }
             return
         }
-        let indent = line.distance(from: line.startIndex,
-                                   to: line.firstIndex { !PythonText.isSpace($0) } ?? line.startIndex)
+        let indent = scalarCount(line.lowerBound..<content.lowerBound)
         if current != nil, option != nil, indent > indentLevel {
-            option?.lines.append(String(Substring(content)))
+            option?.value.append(UInt8(ascii: "\n"))
+            option?.value.append(contentsOf: text[content])
             return
         }
         indentLevel = indent
-        if let header = Self.sectionHeader(content) {
+        if let header = sectionHeader(content) {
             try openSection(header, line: number)
         } else if let target = current {
             try addOption(content, to: target, line: number)
         } else {
             throw ConfigError(file: document.path, line: number,
-                              "option line outside any section: \(Self.quoted(content))")
+                              "option line outside any section: \(quoted(content))")
         }
     }
 
     /// Where the comment starts: a whole line starting with `#` or `;`, or the first `;`
     /// at the line start or preceded by whitespace.
-    static func commentStart(in line: Substring.UnicodeScalarView) -> Substring.UnicodeScalarView.Index? {
-        if let first = line.first(where: { !PythonText.isSpace($0) }), first == "#" || first == ";" {
-            return line.startIndex
+    func commentStart(in line: Range<Int>) -> Int? {
+        var index = line.lowerBound
+        while index < line.upperBound, let space = PythonText.spaceLength(text, at: index) { index += space }
+        if index < line.upperBound, text[index] == UInt8(ascii: "#") || text[index] == UInt8(ascii: ";") {
+            return line.lowerBound
         }
-        // `;` is ASCII, so a line without that byte has no inline comment.
-        guard Substring(line).utf8.contains(UInt8(ascii: ";")) else { return nil }
-        var previous: Unicode.Scalar?
-        for index in line.indices {
-            let scalar = line[index]
-            if scalar == ";", previous.map(PythonText.isSpace) ?? true { return index }
-            previous = scalar
+        var semicolon = line.lowerBound
+        while let found = text[semicolon..<line.upperBound].firstIndex(of: UInt8(ascii: ";")) {
+            if found == line.lowerBound || PythonText.spaceLength(text, endingAt: found, from: line.lowerBound) != nil {
+                return found
+            }
+            semicolon = found + 1
         }
         return nil
     }
 
+    func stripped(_ range: Range<Int>) -> Range<Int> {
+        PythonText.stripped(text, range)
+    }
+
+    func scalarCount(_ range: Range<Int>) -> Int {
+        text[range].reduce(0) { $0 + (($1 & 0xC0) == 0x80 ? 0 : 1) }
+    }
+
+    func string(_ range: Range<Int>) -> String {
+        String(decoding: text[range], as: UTF8.self)
+    }
+
     /// configparser's very permissive `\[(.+)\]` matched at the start: the name runs to
     /// the last `]`, anything after it is ignored, and the name is not trimmed.
-    static func sectionHeader(_ content: Substring.UnicodeScalarView) -> String? {
-        guard content.first == "[", let close = content.lastIndex(of: "]") else { return nil }
-        let nameStart = content.index(after: content.startIndex)
-        guard nameStart < close else { return nil }
-        return String(Substring(content[nameStart..<close]))
+    func sectionHeader(_ content: Range<Int>) -> String? {
+        guard text[content.lowerBound] == UInt8(ascii: "["),
+              let close = text[content].lastIndex(of: UInt8(ascii: "]")), content.lowerBound + 1 < close else {
+            return nil
+        }
+        return string(content.lowerBound + 1..<close)
     }
 
     mutating func openSection(_ name: String, line: Int) throws {
@@ -192,34 +197,35 @@ private struct Builder {
         current = .section(name)
     }
 
-    mutating func addOption(_ content: Substring.UnicodeScalarView, to target: Target, line: Int) throws {
-        // Both delimiters are ASCII: found by bytes, at a scalar boundary.
-        guard let delimiter = Substring(content).utf8.firstIndex(where: {
+    mutating func addOption(_ content: Range<Int>, to target: Target, line: Int) throws {
+        guard let delimiter = text[content].firstIndex(where: {
             $0 == UInt8(ascii: "=") || $0 == UInt8(ascii: ":")
         }) else {
             throw ConfigError(file: document.path, line: line,
-                              "expected `key = value`, found \(Self.quoted(content))")
+                              "expected `key = value`, found \(quoted(content))")
         }
-        let rawKey = PythonText.strip(content[..<delimiter])
+        let rawKey = stripped(content.lowerBound..<delimiter)
         guard !rawKey.isEmpty else {
-            throw ConfigError(file: document.path, line: line, "option without a name: \(Self.quoted(content))")
+            throw ConfigError(file: document.path, line: line, "option without a name: \(quoted(content))")
         }
-        let key = String(Substring(rawKey)).lowercased()
-        let identity = target.name + "\u{0}" + key
-        if let earlier = seenOptions[identity] {
+        let key = string(rawKey).lowercased()
+        // A named section's options are all in one run of lines (a repeated header is an
+        // error), so the option being read and the section's table hold every earlier key.
+        let earlier = option?.key == key ? option?.line
+            : target == .defaults ? document.defaults[key]?.line : section[key]?.line
+        if let earlier {
             throw ConfigError(file: document.path, line: line,
                               "option '\(key)' in [\(target.name)] already set at line \(earlier)")
         }
-        seenOptions[identity] = line
         finishOption()
-        let value = PythonText.strip(content[content.index(after: delimiter)...])
-        option = (key, line, [String(Substring(value))])
+        option = (key, line, Array(text[stripped(delimiter + 1..<content.upperBound)]))
     }
 
     mutating func finishOption() {
         guard let option, let current else { return }
-        let text = PythonText.stripTrailing(option.lines.joined(separator: "\n"))
-        let value = ConfigValue(text: text, file: document.path, line: option.line)
+        let kept = PythonText.stripped(option.value, 0..<option.value.count, leading: false)
+        let value = ConfigValue(text: String(decoding: option.value[kept], as: UTF8.self),
+                                file: document.path, line: option.line)
         switch current {
         case .defaults: document.defaults[option.key] = value
         case .section: section[option.key] = value
@@ -237,8 +243,8 @@ private struct Builder {
         return document
     }
 
-    static func quoted(_ content: Substring.UnicodeScalarView) -> String {
-        let text = String(Substring(content.prefix(60)))
-        return "'\(text)'" + (content.count > 60 ? "..." : "")
+    func quoted(_ content: Range<Int>) -> String {
+        let scalars = string(content).unicodeScalars
+        return "'\(String(String.UnicodeScalarView(scalars.prefix(60))))'" + (scalars.count > 60 ? "..." : "")
     }
 }

@@ -21,6 +21,14 @@ struct OrderedTable<Value> {
 
     func contains(_ key: String) -> Bool { storage[key] != nil }
 
+    /// Changes the value for `key` in place, inserting `makeDefault()` first when absent:
+    /// reading a value out, changing it and storing it back would copy all of it.
+    mutating func modify(_ key: String, default makeDefault: @autoclosure () -> Value, _ body: (inout Value) -> Void) {
+        let count = storage.count
+        body(&storage[key, default: makeDefault()])
+        if storage.count != count { keys.append(key) }
+    }
+
     /// Python's `dict.update`: existing keys keep their place, new ones go last.
     mutating func update(with other: OrderedTable<Value>) {
         for key in other.keys { self[key] = other.storage[key] }

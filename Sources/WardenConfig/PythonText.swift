@@ -15,7 +15,12 @@ enum PythonText {
 
     /// Python's `\w` for str patterns: letters, digits, numbers and underscore.
     static func isWord(_ scalar: Unicode.Scalar) -> Bool {
-        if scalar == "_" { return true }
+        // ASCII's letters and numbers are exactly these; the general category lookup
+        // costs ~100 instructions a scalar and option names are ASCII.
+        if scalar.isASCII {
+            let value = scalar.value
+            return value == 0x5F || (value >= 0x30 && value <= 0x39) || (value | 0x20 >= 0x61 && value | 0x20 <= 0x7A)
+        }
         switch scalar.properties.generalCategory {
         case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter,
              .decimalNumber, .letterNumber, .otherNumber:
@@ -23,6 +28,43 @@ enum PythonText {
         default:
             return false
         }
+    }
+
+    /// The UTF-8 length of the `isSpace` scalar starting at `index` of valid UTF-8, nil
+    /// when the scalar there is not one.
+    static func spaceLength(_ bytes: [UInt8], at index: Int) -> Int? {
+        let byte = bytes[index]
+        if byte < 0x80 { return isSpace(Unicode.Scalar(byte)) ? 1 : nil }
+        guard byte >= 0xC2, byte <= 0xE3 else { return nil }
+        let length = byte < 0xE0 ? 2 : 3
+        return index + length <= bytes.count && isSpace(scalar(bytes[index..<index + length])) ? length : nil
+    }
+
+    /// The UTF-8 length of the `isSpace` scalar ending at `end` of valid UTF-8, looking no
+    /// further back than `start`; nil when the scalar there is not one.
+    static func spaceLength(_ bytes: [UInt8], endingAt end: Int, from start: Int) -> Int? {
+        let byte = bytes[end - 1]
+        if byte < 0x80 { return isSpace(Unicode.Scalar(byte)) ? 1 : nil }
+        // A non-ASCII space is two or three bytes long; its lead byte says which.
+        for length in 2...3 where end - length >= start && bytes[end - length] & 0xC0 == 0xC0 {
+            return isSpace(scalar(bytes[end - length..<end])) ? length : nil
+        }
+        return nil
+    }
+
+    /// Python's `str.strip()` of a range of valid UTF-8, or `rstrip()` when not `leading`.
+    static func stripped(_ bytes: [UInt8], _ range: Range<Int>, leading: Bool = true) -> Range<Int> {
+        var start = range.lowerBound, end = range.upperBound
+        while leading, start < end, let space = spaceLength(bytes, at: start) { start += space }
+        while end > start, let space = spaceLength(bytes, endingAt: end, from: start) { end -= space }
+        return start..<end
+    }
+
+    private static func scalar(_ bytes: ArraySlice<UInt8>) -> Unicode.Scalar {
+        var iterator = bytes.makeIterator()
+        var decoder = UTF8()
+        guard case .scalarValue(let scalar) = decoder.decode(&iterator) else { return "\u{FFFD}" }
+        return scalar
     }
 
     static func strip(_ text: Substring.UnicodeScalarView) -> Substring.UnicodeScalarView {
@@ -36,26 +78,33 @@ enum PythonText {
         String(String.UnicodeScalarView(strip(Substring(text).unicodeScalars)))
     }
 
-    static func stripTrailing(_ text: String) -> String {
-        var view = Substring(text).unicodeScalars
-        while let last = view.last, isSpace(last) { view.removeLast() }
-        return String(Substring(view))
-    }
-
     /// Python's `int(text)` for the decimal forms a config value can hold:
-    /// surrounding whitespace, an optional sign, digits with single `_` separators.
+    /// surrounding whitespace, an optional sign, ASCII digits with single `_` separators.
     static func parseInt(_ text: String) -> Int? {
-        var digits = Substring(strip(text))
+        let bytes = Array(text.utf8)
+        var digits = bytes[stripped(bytes, 0..<bytes.count)]
         var negative = false
-        if let sign = digits.first, sign == "+" || sign == "-" {
-            negative = sign == "-"
-            digits.removeFirst()
+        if let sign = digits.first, sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") {
+            negative = sign == UInt8(ascii: "-")
+            digits = digits.dropFirst()
         }
-        guard let first = digits.first, first.isASCII, first.isNumber,
-              let last = digits.last, last.isASCII, last.isNumber,
-              !digits.contains("__") else { return nil }
-        let plain = digits.filter { $0 != "_" }
-        guard plain.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int(plain) else { return nil }
+        let isDigit = { (byte: UInt8) in byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
+        guard let first = digits.first, isDigit(first), let last = digits.last, isDigit(last) else { return nil }
+        var value = 0
+        var afterSeparator = false
+        for byte in digits {
+            if byte == UInt8(ascii: "_") {
+                if afterSeparator { return nil }
+                afterSeparator = true
+                continue
+            }
+            guard isDigit(byte) else { return nil }
+            afterSeparator = false
+            let (times10, overflow) = value.multipliedReportingOverflow(by: 10)
+            let (sum, carry) = times10.addingReportingOverflow(Int(byte - UInt8(ascii: "0")))
+            if overflow || carry { return nil }
+            value = sum
+        }
         return negative ? -value : value
     }
 }

@@ -1,3 +1,5 @@
+import Glibc
+
 /// Stage 2 of fail2ban's interpolation: `<tag>` references between a filter's (or
 /// action's) options, resolved as fail2ban's `substituteRecursiveTags` does.
 ///
@@ -24,28 +26,43 @@ struct TagSubstitution {
             for name in options.keys where !ignored.contains(name) && !finished.contains(name) {
                 guard let original = options[name] else { continue }
                 var counts = pendingCounts[name] ?? [:]
-                let value = try substitute(in: original, of: name, options: options, counts: &counts)
+                guard let bytes = try substitute(in: original, of: name, options: options, counts: &counts) else {
+                    // Nothing was replaced: every tag left is ignored or unknown, and stays so
+                    // (the option names are fixed and `fallback` answers the same), so a later
+                    // pass would change nothing either.
+                    finished.insert(name)
+                    continue
+                }
+                let value = String(decoding: bytes, as: UTF8.self)
                 if value != original {
                     // A replacement that brought in new tags needs another pass.
-                    if Self.firstTag(in: value, from: value.startIndex) != nil {
+                    if Self.firstTag(in: bytes, from: 0) != nil {
                         pendingCounts[name] = counts
                         repeatPass = true
                     }
                     options[name] = value
                 }
-                if !value.utf8.contains(UInt8(ascii: "<")) { finished.insert(name) }
+                if !bytes.contains(UInt8(ascii: "<")) { finished.insert(name) }
             }
         }
         return options
     }
 
+    /// The option's UTF-8 after substitution, nil when no tag was replaced.
     private func substitute(in original: String, of name: String, options: OrderedTable<String>,
-                            counts: inout [String: Int]) throws -> String {
-        var value = original
-        var searchFrom = value.unicodeScalars.startIndex
+                            counts: inout [String: Int]) throws -> [UInt8]? {
+        var value = Array(original.utf8)
+        var replaced = false
+        var searchFrom = 0
         while let tag = Self.firstTag(in: value, from: searchFrom) {
-            let tagName = String(value.unicodeScalars[tag.name])
-            if ignored.contains(tagName) {
+            let tagName = String(decoding: value[tag.name], as: UTF8.self)
+            if !ignored.isEmpty && ignored.contains(tagName) {
+                searchFrom = tag.end
+                continue
+            }
+            // Looked up before the checks below: an option's own name and a tag already
+            // replaced are always found, so an unknown tag skips two hash lookups.
+            guard let replacement = try options[tagName] ?? fallback(tagName) else {
                 searchFrom = tag.end
                 continue
             }
@@ -53,36 +70,30 @@ struct TagSubstitution {
                 throw ConfigError("option '\(name)' refers to itself through <\(tagName)> "
                                   + "(or a tag is replaced more than \(Self.maximumReplacements) times)")
             }
-            guard let replacement = try options[tagName] ?? fallback(tagName) else {
-                searchFrom = tag.end
-                continue
-            }
             // fail2ban searches again from where the tag started. The text before it holds no
             // `<tagName>` (the leftmost search would have found it), so the replacement leaves
-            // it as it is and the same byte offset still points there.
-            let offset = value.utf8.distance(from: value.utf8.startIndex, to: tag.start)
-            value = Self.replacingAll("<\(tagName)>", with: replacement, in: value)
+            // it as it is and the same offset still points there.
+            value = Self.replacingAll(value[tag.start..<tag.end], with: replacement, in: value)
+            replaced = true
             counts[tagName, default: 0] += 1
-            searchFrom = value.utf8.index(value.utf8.startIndex, offsetBy: offset)
+            searchFrom = tag.start
         }
-        return value
+        return replaced ? value : nil
     }
 
-    /// fail2ban's `<([^ <>]+)>`: the first tag at or after `start`. Scans UTF-8 bytes:
-    /// `<`, `>` and space are ASCII, so the positions found are scalar boundaries, and
-    /// the bytes of other scalars never equal them.
-    static func firstTag(in value: String, from start: String.Index)
-        -> (start: String.Index, name: Range<String.Index>, end: String.Index)? {
-        let bytes = value.utf8
-        var open: String.Index?
+    /// fail2ban's `<([^ <>]+)>`: the first tag at or after `start`, in UTF-8 bytes: `<`,
+    /// `>` and space are ASCII, so the positions found are scalar boundaries, and the
+    /// bytes of other scalars never equal them.
+    static func firstTag(in bytes: [UInt8], from start: Int) -> (start: Int, name: Range<Int>, end: Int)? {
+        var open: Int?
         var index = start
-        while index < bytes.endIndex {
+        while index < bytes.count {
             switch bytes[index] {
             case UInt8(ascii: "<"):
                 open = index
             case UInt8(ascii: ">"):
-                if let opening = open, bytes.index(after: opening) < index {
-                    return (opening, bytes.index(after: opening)..<index, bytes.index(after: index))
+                if let opening = open, opening + 1 < index {
+                    return (opening, opening + 1..<index, index + 1)
                 }
                 open = nil
             case UInt8(ascii: " "):
@@ -90,34 +101,41 @@ struct TagSubstitution {
             default:
                 break
             }
-            index = bytes.index(after: index)
+            index += 1
         }
         return nil
     }
 
     /// Python's `str.replace`: every non-overlapping occurrence, left to right. Works on
     /// UTF-8 bytes: in well-formed UTF-8 a needle's bytes can only match at a scalar
-    /// boundary, so this finds what a scalar-by-scalar search finds. `target` is a
-    /// `<tag>`, never empty.
-    static func replacingAll(_ target: String, with replacement: String, in value: String) -> String {
-        let needle = Array(target.utf8)
-        let haystack = Array(value.utf8)
-        guard let first = needle.first, haystack.count >= needle.count else { return value }
-        var output: [UInt8] = []
-        var copied = 0
-        var index = 0
-        while index <= haystack.count - needle.count {
-            if haystack[index] == first, haystack[index..<index + needle.count].elementsEqual(needle) {
-                output.append(contentsOf: haystack[copied..<index])
-                output.append(contentsOf: replacement.utf8)
-                index += needle.count
-                copied = index
-            } else {
-                index += 1
+    /// boundary, so this finds what a scalar-by-scalar search finds. `needle` is a
+    /// `<tag>`, never empty. Candidates are found with memchr and checked with memcmp: a
+    /// byte loop paid for every `<` of the many named groups in an expanded failregex.
+    static func replacingAll(_ needle: ArraySlice<UInt8>, with replacement: String,
+                             in haystack: [UInt8]) -> [UInt8] {
+        haystack.withUnsafeBytes { hay in
+            needle.withUnsafeBytes { pin in
+                guard let hayStart = hay.baseAddress, let pinStart = pin.baseAddress, !pin.isEmpty else { return haystack }
+                var output: [UInt8] = []
+                var copied = 0
+                var from = 0
+                while from + pin.count <= hay.count,
+                      let found = memchr(hayStart + from, Int32(pin[0]), hay.count - pin.count + 1 - from) {
+                    let offset = hayStart.distance(to: UnsafeRawPointer(found))
+                    guard memcmp(found, pinStart, pin.count) == 0 else {
+                        from = offset + 1
+                        continue
+                    }
+                    if output.isEmpty { output.reserveCapacity(hay.count + replacement.utf8.count) }
+                    output.append(contentsOf: UnsafeRawBufferPointer(rebasing: hay[copied..<offset]))
+                    output.append(contentsOf: replacement.utf8)
+                    copied = offset + pin.count
+                    from = copied
+                }
+                guard copied > 0 else { return haystack }
+                output.append(contentsOf: UnsafeRawBufferPointer(rebasing: hay[copied...]))
+                return output
             }
         }
-        guard copied > 0 else { return value }
-        output.append(contentsOf: haystack[copied...])
-        return String(decoding: output, as: UTF8.self)
     }
 }

@@ -9,8 +9,13 @@ import Glibc
 /// checks are keyed by that name.
 enum DatePattern {
     struct Directive: Sendable {
-        let regex: String
-        let label: String
+        let regex: [UInt8]
+        let label: [UInt8]
+
+        init(regex: String, label: String) {
+            self.regex = Array(regex.utf8)
+            self.label = Array(label.utf8)
+        }
     }
 
     /// Turns a datepattern into (regex, name). Throws on a `%` that starts no known directive.
@@ -26,11 +31,11 @@ enum DatePattern {
                 index += 1
                 continue
             }
-            guard let (key, length) = directiveKey(bytes, at: index + 1), let directive = directives[key] else {
+            guard let (directive, length) = directive(bytes, at: index + 1) else {
                 throw DateTemplateError(template: pattern, reason: "invalid format or unescaped percent char at offset \(index)")
             }
-            regex.append(contentsOf: directive.regex.utf8)
-            name.append(contentsOf: directive.label.utf8)
+            regex.append(contentsOf: directive.regex)
+            name.append(contentsOf: directive.label)
             index += 1 + length
         }
         return (String(decoding: regex, as: UTF8.self), String(decoding: name, as: UTF8.self))
@@ -48,17 +53,19 @@ enum DatePattern {
         return false
     }
 
-    private static func directiveKey(_ bytes: [UInt8], at start: Int) -> (String, Int)? {
-        if start + 2 < bytes.count, bytes[start] == UInt8(ascii: "E"), bytes[start + 1] == UInt8(ascii: "x") {
-            let key = "Ex" + String(UnicodeScalar(bytes[start + 2]))
-            if directives[key] != nil { return (key, 3) }
+    /// The directive named at `start` (after the `%`) and the length of its name.
+    private static func directive(_ bytes: [UInt8], at start: Int) -> (Directive, Int)? {
+        if start + 2 < bytes.count, bytes[start] == UInt8(ascii: "E"), bytes[start + 1] == UInt8(ascii: "x"),
+           bytes[start + 2] < 0x80, let directive = directives.extended[Int(bytes[start + 2])] {
+            return (directive, 3)
         }
-        guard start < bytes.count, bytes[start] < 0x80 else { return nil }
-        let key = String(UnicodeScalar(bytes[start]))
-        return key == "E" ? nil : (key, 1)
+        guard start < bytes.count, bytes[start] < 0x80, bytes[start] != UInt8(ascii: "E") else { return nil }
+        return directives.single[Int(bytes[start])].map { ($0, 1) }
     }
 
-    private static let directives: [String: Directive] = {
+    /// Indexed by the ASCII byte after `%` (`single`) or after `%Ex` (`extended`): a
+    /// template's directives are looked up without building and hashing a key each.
+    private static let directives: (single: [Directive?], extended: [Directive?]) = {
         let table: [String: Directive] = [
             "%": Directive(regex: "%", label: "%"),
             "a": Directive(regex: "(?P<a>mon|tue|wed|thu|fri|sat|sun)", label: "DAY"),
@@ -102,7 +109,12 @@ enum DatePattern {
             "ExZ": Directive(regex: "(?P<Z>[A-Z](?:[A-Z]{2,4})?)", label: "ExZone name"),
             "Exz": Directive(regex: #"(?P<z>(?:[A-Z](?:[A-Z]{2,4})?)?[+-][01]\d(?::?\d{2})?|[A-Z](?:[A-Z]{2,4})?)"#, label: "ExZone offset"),
         ]
-        return table
+        var single = [Directive?](repeating: nil, count: 128), extended = single
+        for (key, directive) in table {
+            let bytes = Array(key.utf8)
+            if bytes.count == 1 { single[Int(bytes[0])] = directive } else { extended[Int(bytes[2])] = directive }
+        }
+        return (single, extended)
     }()
 
     /// `%ExY` accepts a year only in a "decade" (first three digits) between 2000 and

@@ -118,8 +118,7 @@ struct DateTemplateBounds {
     }
 
     private static func hasPrefix(_ text: [UInt8], _ prefix: String, at index: Int) -> Bool {
-        let bytes = Array(prefix.utf8)
-        return index + bytes.count <= text.count && Array(text[index..<(index + bytes.count)]) == bytes
+        index <= text.count && text[index...].starts(with: prefix.utf8)
     }
 
     /// Positions after "any `(`, then an optional flag group" at the start of `text`.
@@ -159,10 +158,11 @@ struct DateTemplateBounds {
     /// fail2ban's test for "already grouped": any `(` that is neither escaped, nor `(?`,
     /// nor right after `(?` (a conditional).
     private static func hasCapturingGroup(_ text: [UInt8]) -> Bool {
-        text.indices.contains { index in
-            text[index] == open && byte(text, index + 1) != question && byte(text, index - 1) != backslash &&
-                !(byte(text, index - 2) == open && byte(text, index - 1) == question)
+        for index in text.indices where text[index] == open {
+            if byte(text, index + 1) != question && byte(text, index - 1) != backslash &&
+                !(byte(text, index - 2) == open && byte(text, index - 1) == question) { return true }
         }
+        return false
     }
 
     /// Wraps the body in group 1, keeping leading flag groups / `^` and a trailing `$` outside.

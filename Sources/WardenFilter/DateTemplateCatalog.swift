@@ -39,19 +39,35 @@ enum DateTemplateCatalog {
 
     /// The default templates themselves (what `X{DATE}Y` expands over). Their regexes are
     /// compiled when first tried (a test compiles them all).
-    static let defaults: [DateTemplate] = defaultPatterns.compactMap { try? template(for: $0, compilation: .onFirstUse) }
+    static let defaults: [DateTemplate] = defaultPatterns.compactMap { pattern in
+        isLineAnchored(pattern) ? lineAnchoredDefaults.first { $0.pattern == pattern }
+            : try? template(for: pattern, compilation: .onFirstUse)
+    }
 
     /// What a detector without datepattern uses: line-start copies of every default that
     /// is not already line-anchored (weighted so reordering favours them), then all defaults.
-    static let defaultsWithLineStartCopies: [DateTemplate] = {
-        var preferred: [DateTemplate] = []
-        for template in defaults where !template.name.hasPrefix("{^LN-BEG}") && !template.name.hasPrefix("^") {
-            guard let copy = try? variant(of: template, compilation: .onFirstUse, wrappedBy: { "{^LN-BEG}" + $0 }),
-                  copy.name != template.name else { continue }
-            preferred.append(copy.weighted(100))
-        }
-        return preferred + defaults
-    }()
+    static let defaultsWithLineStartCopies: [DateTemplate] = lineStartCopies + defaults
+
+    /// What `{^LN-BEG}` adds: the templates of `defaultsWithLineStartCopies` that are
+    /// fenced in at the line start. Built from the two lists below, so that a filter with
+    /// this datepattern (sshd's) does not build the defaults it leaves out.
+    static let lineBeginTemplates: [DateTemplate] = (lineStartCopies + lineAnchoredDefaults)
+        .filter { $0.flags.contains(.lineBegin) }
+
+    /// The `{^LN-BEG}` copies of the defaults that are not line-anchored, weighted 100.
+    private static let lineStartCopies: [DateTemplate] = defaultPatterns.filter { !isLineAnchored($0) }
+        .compactMap { try? template(for: "{^LN-BEG}" + $0, compilation: .onFirstUse).weighted(100) }
+
+    /// The defaults that start at the line start themselves, shared by `defaults`.
+    private static let lineAnchoredDefaults: [DateTemplate] = defaultPatterns.filter(isLineAnchored)
+        .compactMap { try? template(for: $0, compilation: .onFirstUse) }
+
+    /// Whether a default pattern asks for the line start itself. Decided on the text, which
+    /// for these constant patterns is where their template names and flags come from (a
+    /// test checks both lists against the templates).
+    private static func isLineAnchored(_ pattern: String) -> Bool {
+        pattern.hasPrefix("{^LN-BEG}") || pattern.hasPrefix("^")
+    }
 
     /// Templates for a whole datepattern (one template per non-empty line).
     static func templates(forDatePattern datepattern: String?) throws(DateTemplateError) -> [DateTemplate] {
@@ -67,7 +83,7 @@ enum DateTemplateCatalog {
                 // empty, which then falls back to all defaults.
                 continue
             } else if key == "{^LN-BEG}" {
-                try list.appendDefaults(defaultsWithLineStartCopies.filter { $0.flags.contains(.lineBegin) })
+                try list.appendDefaults(lineBeginTemplates)
             } else if key.contains("{DATE}") {
                 var expanded: [DateTemplate] = []
                 for template in defaults {
@@ -104,15 +120,16 @@ enum DateTemplateCatalog {
                 return try DateTemplate.epoch(lineBeginOnly: key != "LEPOCH", long: true, compilation: compilation)
             }
         }
-        if ["TAI64N", "{^LN-BEG}TAI64N", "^TAI64N"].contains(key) {
+        if mayContain(key, "TAI64N") && ["TAI64N", "{^LN-BEG}TAI64N", "^TAI64N"].contains(key) {
             return try DateTemplate.tai64n(lineStart: key != "TAI64N", compilation: compilation)
         }
         return try DateTemplate.strptime(pattern, compilation: compilation)
     }
 
-    /// Whether `text` has `word`'s bytes, a cheap pre-check for `contains`: the generic
-    /// String search cost ~35 k instructions a call (1 M of start-up for the default
-    /// templates), and its Character semantics only matter when the bytes are there.
+    /// Whether `text` has `word`'s bytes, a cheap pre-check for `contains` and for the
+    /// keyword lists: the generic String search cost ~35 k instructions a call (1 M of
+    /// start-up for the default templates), and its Character semantics only matter when
+    /// the bytes are there.
     private static func mayContain(_ text: String, _ word: StaticString) -> Bool {
         var text = text
         return text.withUTF8 { ByteSearch.contains($0, UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount)) }

@@ -39,14 +39,32 @@ public enum RegexTags {
         var skipLinesCount = 0
         var index = 0
         while index < source.count {
-            guard source[index] == UInt8(ascii: "<"), let end = tagEnd(source, from: index) else {
+            // Text up to the next `<` is copied in one go.
+            let open = source[index...].firstIndex(of: UInt8(ascii: "<")) ?? source.count
+            if open > index {
+                output.append(contentsOf: source[index..<open])
+                index = open
+                continue
+            }
+            guard let end = tagEnd(source, from: index) else {
                 output.append(source[index])
                 index += 1
                 continue
             }
-            let name = String(decoding: source[(index + 1)..<(end - 1)], as: UTF8.self)
+            let nameBytes = source[(index + 1)..<(end - 1)]
             let tag = source[index..<end]
             index = end
+            // Checked first, on the bytes: no fixed tag has the custom tags' form.
+            if let custom = customTag(nameBytes) {
+                if custom.closing {
+                    if openCustomTags.contains(custom.name) { output.append(UInt8(ascii: ")")) } else { output += tag }
+                } else {
+                    openCustomTags.insert(custom.name)
+                    output.append(contentsOf: "(?P<\(groupName(forCustomTag: custom.name))>".utf8)
+                }
+                continue
+            }
+            let name = String(decoding: nameBytes, as: UTF8.self)
             if name == "HOST" {
                 output.append(contentsOf: (useDNS ? host : address).utf8)
             } else if name == "SKIPLINES" {
@@ -54,13 +72,6 @@ public enum RegexTags {
                 skipLinesCount += 1
             } else if let expansion = fixed[name] {
                 output.append(contentsOf: expansion.utf8)
-            } else if let custom = customTag(name) {
-                if custom.closing {
-                    if openCustomTags.contains(custom.name) { output.append(UInt8(ascii: ")")) } else { output += tag }
-                } else {
-                    openCustomTags.insert(custom.name)
-                    output.append(contentsOf: "(?P<\(groupName(forCustomTag: custom.name))>".utf8)
-                }
             } else {
                 output += tag
             }
@@ -80,17 +91,17 @@ public enum RegexTags {
     }
 
     /// Parses `F-NAME` or `/F-NAME` (NAME in `[A-Z0-9_-]+`), fail2ban's custom tags.
-    private static func customTag(_ name: String) -> (name: String, closing: Bool)? {
-        var body = Substring(name)
-        let closing = body.hasPrefix("/")
+    private static func customTag(_ name: ArraySlice<UInt8>) -> (name: String, closing: Bool)? {
+        var body = name
+        let closing = body.first == UInt8(ascii: "/")
         if closing { body = body.dropFirst() }
-        guard body.hasPrefix("F-") else { return nil }
+        guard body.starts(with: "F-".utf8) else { return nil }
         let tagName = body.dropFirst(2)
-        guard !tagName.isEmpty, tagName.utf8.allSatisfy({ byte in
+        guard !tagName.isEmpty, tagName.allSatisfy({ byte in
             (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z")) || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
                 || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
         }) else { return nil }
-        return (String(tagName), closing)
+        return (String(decoding: tagName, as: UTF8.self), closing)
     }
 
     /// End (one past `>`) of a tag `</?[\w-]+/?>` starting at `start`, as fail2ban's tag

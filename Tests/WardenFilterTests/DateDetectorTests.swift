@@ -132,6 +132,30 @@ struct DateDetectorTests {
         #expect(plans.filter { !$0 }.count == 2)
     }
 
+    /// The line-start lists are picked by pattern text; they must be what deriving them
+    /// from the built templates gives: a `{^LN-BEG}` copy (re-made from the template's
+    /// pattern, or name for EPOCH and TAI64N) of each default whose name is not
+    /// line-anchored, when the copy's name differs, then the defaults; and for a
+    /// `{^LN-BEG}` datepattern, those of them flagged line-begin.
+    @Test func lineStartListsMatchTheTemplates() throws {
+        let defaults = DateTemplateCatalog.defaults
+        #expect(defaults.map(\.pattern) == DateTemplateCatalog.defaultPatterns.map { $0 == "EPOCH" || $0 == "TAI64N" ? nil : $0 })
+        var derived: [DateTemplate] = []
+        for template in defaults where !template.name.hasPrefix("{^LN-BEG}") && !template.name.hasPrefix("^") {
+            let copy = try DateTemplateCatalog.template(for: "{^LN-BEG}" + (template.pattern ?? template.name),
+                                                        compilation: .onFirstUse)
+            if copy.name != template.name { derived.append(copy.weighted(100)) }
+        }
+        derived += defaults
+        func summary(_ list: [DateTemplate]) -> [String] {
+            list.map { "\($0.name) \($0.weight) \($0.flags.rawValue) \($0.regex.pcre2Pattern)" }
+        }
+        #expect(summary(DateTemplateCatalog.defaultsWithLineStartCopies) == summary(derived))
+        #expect(summary(DateTemplateCatalog.lineBeginTemplates) == summary(derived.filter { $0.flags.contains(.lineBegin) }))
+        #expect(try DateDetector(datepattern: "{^LN-BEG}").templateNames
+                == derived.filter { $0.flags.contains(.lineBegin) }.map(\.name))
+    }
+
     @Test func noDateTemplate() throws {
         let detector = try DateDetector(datepattern: "{NONE}")
         #expect(detector.usesNoDate)
