@@ -9,6 +9,13 @@ public enum IPv4Text {
     /// An octet at a time rather than a byte at a time with state flags: the matcher
     /// parses every IPv4 id it reports, and the flags' tests cost ~18 instructions a byte.
     public static func parse(_ text: UnsafeBufferPointer<UInt8>) -> UInt32? {
+        parseAddress(text)?.value
+    }
+
+    /// `parse` with the length of the address text, which is short of `text.count` when
+    /// it ended at a NUL: a caller that needs the whole text to be the address checks
+    /// that instead of searching the text for a NUL.
+    public static func parseAddress(_ text: UnsafeBufferPointer<UInt8>) -> (value: UInt32, length: Int)? {
         guard let base = text.baseAddress else { return nil }
         let count = text.count
         var index = 0
@@ -32,7 +39,7 @@ public enum IPv4Text {
             value = value << 8 | octet
         }
         guard index == count || base[index] == 0 else { return nil }
-        return value
+        return (value, index)
     }
 
     @inline(__always)
