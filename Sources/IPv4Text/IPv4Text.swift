@@ -5,33 +5,47 @@
 public enum IPv4Text {
     /// glibc's `inet_pton(AF_INET, ...)` on UTF-8 bytes: four dot-separated decimal
     /// octets, each at most 255 and without a leading zero; the text ends at a NUL, as in C.
+    ///
+    /// An octet at a time rather than a byte at a time with state flags: the matcher
+    /// parses every IPv4 id it reports, and the flags' tests cost ~18 instructions a byte.
     public static func parse(_ text: UnsafeBufferPointer<UInt8>) -> UInt32? {
+        parseAddress(text)?.value
+    }
+
+    /// `parse` with the length of the address text, which is short of `text.count` when
+    /// it ended at a NUL: a caller that needs the whole text to be the address checks
+    /// that instead of searching the text for a NUL.
+    public static func parseAddress(_ text: UnsafeBufferPointer<UInt8>) -> (value: UInt32, length: Int)? {
+        guard let base = text.baseAddress else { return nil }
+        let count = text.count
+        var index = 0
         var value: UInt32 = 0
-        var octet: UInt32 = 0
-        var sawDigit = false
-        var octets = 0
-        for byte in text {
-            if byte == 0 { break }
-            if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
-                if sawDigit && octet == 0 { return nil }
-                octet = octet * 10 + UInt32(byte - UInt8(ascii: "0"))
-                if octet > 255 { return nil }
-                if !sawDigit {
-                    octets += 1
-                    if octets > 4 { return nil }
-                    sawDigit = true
-                }
-            } else if byte == UInt8(ascii: "."), sawDigit {
-                if octets == 4 { return nil }
-                value = value << 8 | octet
-                octet = 0
-                sawDigit = false
-            } else {
-                return nil
+        for octetIndex in 0..<4 {
+            if octetIndex > 0 {
+                guard index < count, base[index] == UInt8(ascii: ".") else { return nil }
+                index += 1
             }
+            guard index < count, let first = digit(base[index]) else { return nil }
+            index += 1
+            var octet = first
+            // A leading zero is an octet of its own: a digit after it is rejected below.
+            if first != 0 {
+                while index < count, let next = digit(base[index]) {
+                    octet = octet &* 10 &+ next
+                    if octet > 255 { return nil }
+                    index += 1
+                }
+            }
+            value = value << 8 | octet
         }
-        guard octets == 4 else { return nil }
-        return value << 8 | octet
+        guard index == count || base[index] == 0 else { return nil }
+        return (value, index)
+    }
+
+    @inline(__always)
+    private static func digit(_ byte: UInt8) -> UInt32? {
+        let value = byte &- UInt8(ascii: "0")
+        return value < 10 ? UInt32(value) : nil
     }
 
     /// `a.b.c.d`, as `inet_ntop` writes it.

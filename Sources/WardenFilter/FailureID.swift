@@ -91,8 +91,8 @@ public struct FailureID: Sendable, Hashable, CustomStringConvertible {
     public static func address(bytes: UnsafeBufferPointer<UInt8>, family: Family, prefixLength: Int? = nil) -> FailureID {
         // A whole address without a NUL (where C stops reading) prints as it was
         // written: `IPv4Text.parse` takes canonical text only (no leading zeros).
-        if family == .ipv4, prefixLength == nil, let value = IPv4Text.parse(bytes), !containsNUL(bytes) {
-            return FailureID(ipv4: value, text: bytes)
+        if family == .ipv4, prefixLength == nil, let parsed = IPv4Text.parseAddress(bytes), parsed.length == bytes.count {
+            return FailureID(ipv4: parsed.value, text: bytes)
         }
         return otherAddress(bytes: bytes, family: family, prefixLength: prefixLength)
     }
@@ -288,11 +288,21 @@ public struct FailureID: Sendable, Hashable, CustomStringConvertible {
 private struct DottedQuadText: Sendable, Equatable {
     private var words: (UInt64, UInt64) = (0, 0)
 
+    /// `text` is a dotted quad, 7 to 15 bytes: copied as two overlapping words, each
+    /// 4 or 8 bytes, rather than by a `memcpy` call for so few bytes.
     init(_ text: UnsafeBufferPointer<UInt8>) {
-        precondition(text.count < MemoryLayout<(UInt64, UInt64)>.size)
+        let count = text.count
+        precondition(count >= 7 && count < MemoryLayout<(UInt64, UInt64)>.size)
+        let source = UnsafeRawPointer(text.baseAddress!)
         withUnsafeMutableBytes(of: &words) { raw in
-            raw.copyMemory(from: UnsafeRawBufferPointer(text))
-            raw[raw.count - 1] = UInt8(text.count)
+            if count >= 8 {
+                raw.storeBytes(of: source.loadUnaligned(as: UInt64.self), as: UInt64.self)
+                raw.storeBytes(of: source.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self), toByteOffset: count - 8, as: UInt64.self)
+            } else {
+                raw.storeBytes(of: source.loadUnaligned(as: UInt32.self), as: UInt32.self)
+                raw.storeBytes(of: source.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self), toByteOffset: count - 4, as: UInt32.self)
+            }
+            raw[raw.count - 1] = UInt8(count)
         }
     }
 

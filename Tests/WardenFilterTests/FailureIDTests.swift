@@ -20,8 +20,18 @@ import Testing
         #expect(masked.text == "10.1.2.0/24" && masked.ipv4Value == nil)
         let leadingZero = Array("10.01.2.3".utf8).withUnsafeBufferPointer { FailureID.address(bytes: $0, family: .ipv4) }
         #expect(leadingZero.kind == .invalid && leadingZero.ipv4Value == nil)
+        for text in ["1.2.3.4.5", "256.1.2.3", "1.2.3", "1..2.3", "1.2.3.", ".1.2.3", "1.2.3.4 ", "1.2.3.1000", ""] {
+            let id = Array(text.utf8).withUnsafeBufferPointer { FailureID.address(bytes: $0, family: .ipv4) }
+            #expect(id.kind == .invalid && id.ipv4Value == nil, "\(text)")
+        }
         let v6 = Array("2001:db8::1".utf8).withUnsafeBufferPointer { FailureID.address(bytes: $0, family: .any) }
         #expect(v6.kind == .ipv6 && v6.ipv4Value == nil)
+        // C stops reading at the NUL, but the address is not the whole text: the id is
+        // the text path's, which does not print the text as written.
+        let text = "10.1.2.3\u{0}4"
+        let withNUL = Array(text.utf8).withUnsafeBufferPointer { FailureID.address(bytes: $0, family: .ipv4) }
+        #expect(withNUL.ipv4Value == nil)
+        #expect(withNUL == FailureID.address(text, family: .ipv4))
     }
 
     /// The value is derived from the text: ids with and without it are the same id.
