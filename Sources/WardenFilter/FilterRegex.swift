@@ -65,6 +65,9 @@ public final class FilterRegex: @unchecked Sendable {
     let special: SpecialGroups
     /// Bytes every match must contain; checked with memmem before running PCRE2.
     let requiredLiteral: [UInt8]?
+    /// The bytes every match starts with, where PCRE2 anchors the pattern at the
+    /// subject start (not in multi-line mode, where `^` matches after any newline).
+    let anchoredPrefix: [UInt8]?
 
     init(_ source: String, role: FilterRegexError.Role, index: Int, useDNS: Bool, multiline: Bool) throws(FilterRegexError) {
         self.source = source
@@ -84,7 +87,9 @@ public final class FilterRegex: @unchecked Sendable {
             return (group.number, target)
         }
         special = SpecialGroups(compiled.groupNumbers)
-        requiredLiteral = RequiredLiteral.extract(from: translated)
+        let literals = RequiredLiteral.scan(translated)
+        requiredLiteral = literals.required
+        anchoredPrefix = compiled.anchoredFirstBytes == nil ? nil : literals.anchoredPrefix
     }
 
     /// `alt_user_1` fills in `user`; names map like custom tags (`alt_id` -> `fid`).
