@@ -40,8 +40,10 @@ public final class PCRERegex: @unchecked Sendable {
     public let pattern: String
     /// Number of capturing groups; group 0 is the whole match and not counted.
     public let captureCount: Int
-    /// Named groups and their numbers.
-    public let groupNumbers: [String: Int]
+    /// Named groups and their numbers, in the order of PCRE2's name table: by name,
+    /// bytewise. A list, not a dictionary: a pattern has a handful of names and its
+    /// readers go through them once, which costs less than hashing them.
+    public let namedGroups: [(name: String, number: Int)]
     /// For a pattern PCRE2 anchors at the subject start: the bytes a match can begin
     /// with. A subject starting with another byte cannot match (checked before calling
     /// PCRE2, which costs more than the lookup even when it fails at once).
@@ -91,7 +93,7 @@ public final class PCRERegex: @unchecked Sendable {
         var count: UInt32 = 0
         pcre2_pattern_info_8(compiled, UInt32(PCRE2_INFO_CAPTURECOUNT), &count)
         captureCount = Int(count)
-        groupNumbers = PCRERegex.readNameTable(compiled)
+        namedGroups = PCRERegex.readNameTable(compiled)
         anchoredFirstBytes = PCRERegex.readAnchoredFirstBytes(compiled)
     }
 
@@ -205,20 +207,20 @@ public final class PCRERegex: @unchecked Sendable {
         return String(decoding: buffer[0..<Int(length)], as: UTF8.self)
     }
 
-    private static func readNameTable(_ code: OpaquePointer) -> [String: Int] {
+    private static func readNameTable(_ code: OpaquePointer) -> [(name: String, number: Int)] {
         var count: UInt32 = 0
         var entrySize: UInt32 = 0
         var table: UnsafePointer<UInt8>?
         pcre2_pattern_info_8(code, UInt32(PCRE2_INFO_NAMECOUNT), &count)
         pcre2_pattern_info_8(code, UInt32(PCRE2_INFO_NAMEENTRYSIZE), &entrySize)
         pcre2_pattern_info_8(code, UInt32(PCRE2_INFO_NAMETABLE), &table)
-        guard let table, count > 0 else { return [:] }
-        var names: [String: Int] = [:]
+        guard let table, count > 0 else { return [] }
+        var names: [(name: String, number: Int)] = []
+        names.reserveCapacity(Int(count))
         for index in 0..<Int(count) {
             // Each entry: a big-endian 16-bit group number, then the NUL-terminated name.
             let entry = table + index * Int(entrySize)
-            let number = Int(entry[0]) << 8 | Int(entry[1])
-            names[String(cString: entry + 2)] = number
+            names.append((String(cString: entry + 2), Int(entry[0]) << 8 | Int(entry[1])))
         }
         return names
     }
