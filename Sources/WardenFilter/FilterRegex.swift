@@ -40,9 +40,10 @@ public final class FilterRegex: @unchecked Sendable {
         /// `skiplines0`, `skiplines1`, ... in order.
         var skipLines: [Int] = []
 
-        init(_ groups: [(name: String, number: Int)]) {
-            for (name, number) in groups {
-                switch name {
+        init(_ groups: [NamedGroup]) {
+            for group in groups {
+                let number = group.number
+                switch group.name {
                 case "fid": fid = number
                 case "ip4": ip4 = number
                 case "ip6": ip6 = number
@@ -67,16 +68,22 @@ public final class FilterRegex: @unchecked Sendable {
         var hasFailureID: Bool { fid != nil || ip4 != nil || ip6 != nil || dns != nil || mlfid != nil }
     }
 
+    /// A struct for the reason `NamedGroup` is one.
+    struct AlternateGroup {
+        let number: Int
+        let target: String
+    }
+
     /// The regex as configured.
     public let source: String
     /// After tag expansion, in Python syntax (what fail2ban compiles).
     public let expanded: String
     let compiled: PCRERegex
     /// Named groups in number order, for building a failure's group map.
-    let namedGroups: [(name: String, number: Int)]
+    let namedGroups: [NamedGroup]
     /// `alt_NAME[_N]` groups and the name they fill in when it is unset, in name order
     /// (the first one set wins).
-    let alternateGroups: [(number: Int, target: String)]
+    let alternateGroups: [AlternateGroup]
     let special: SpecialGroups
     /// Bytes every match must contain; checked with memmem before running PCRE2.
     let requiredLiteral: [UInt8]?
@@ -101,7 +108,7 @@ public final class FilterRegex: @unchecked Sendable {
         // order is `String`'s).
         alternateGroups = compiled.namedGroups.compactMap { group in
             guard let target = FilterRegex.alternateTarget(group.name) else { return nil }
-            return (group.number, target)
+            return AlternateGroup(number: group.number, target: target)
         }
         special = SpecialGroups(compiled.namedGroups)
         let literals = RequiredLiteral.scan(translated)
