@@ -122,16 +122,13 @@ public final class PCRERegex: @unchecked Sendable {
             if unit >= 0x80 || (letter >= UInt8(ascii: "a") && letter <= UInt8(ascii: "z")) {
                 set.insert(letter)
                 set.insert(letter & ~0x20)
-                for byte in UInt8(0x80)...UInt8(0xFF) { set.insert(byte) }
+                set.insertNonASCII()
             }
             return set
         }
         var bitmap: UnsafePointer<UInt8>?
         pcre2_pattern_info_8(code, UInt32(PCRE2_INFO_FIRSTBITMAP), &bitmap)
-        guard let bitmap else { return nil }
-        var set = ByteSet()
-        for byte in 0..<256 where bitmap[byte >> 3] & (1 << UInt8(byte & 7)) != 0 { set.insert(UInt8(byte)) }
-        return set
+        return bitmap.map(ByteSet.init(bitmap:))
     }
 
     deinit { pcre2_match_context_free_8(matchContext) }
@@ -348,6 +345,21 @@ struct ByteSet: Sendable, Equatable {
         var set = ByteSet()
         set.words = (~0, ~0, ~0, ~0)
         return set
+    }
+
+    /// The bytes whose bits are set in a 32-byte bitmap, bit `b & 7` of byte `b >> 3`
+    /// (PCRE2's first-code-unit bitmap): read a word at a time, since its bit order is
+    /// this set's on a little-endian load.
+    init(bitmap: UnsafePointer<UInt8>) {
+        let raw = UnsafeRawPointer(bitmap)
+        func word(_ index: Int) -> UInt64 { UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * index, as: UInt64.self)) }
+        words = (word(0), word(1), word(2), word(3))
+    }
+
+    /// Adds 0x80 ... 0xFF.
+    mutating func insertNonASCII() {
+        words.2 = ~0
+        words.3 = ~0
     }
 
     mutating func insert(_ byte: UInt8) {

@@ -13,6 +13,17 @@ import Testing
         #expect(groups[2] == "22")
     }
 
+    /// `ByteSet(bitmap:)` reads words; the bitmap's layout is bit `b & 7` of byte `b >> 3`.
+    @Test func byteSetFromBitmap() {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<50 {
+            let bitmap = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            var expected = ByteSet()
+            for byte in 0..<256 where bitmap[byte >> 3] & (1 << UInt8(byte & 7)) != 0 { expected.insert(UInt8(byte)) }
+            #expect(bitmap.withUnsafeBufferPointer { ByteSet(bitmap: $0.baseAddress!) } == expected)
+        }
+    }
+
     /// In name order, as `String` sorts them: `FilterRegex` reads `alt_` groups in this order.
     @Test func namedGroupsInNameOrder() throws {
         let regex = try PCRERegex(#"(?P<port>\d+) (?P<alt_user_2>\w+) (?P<alt_user_10>\w+) (?P<ip4>\S+)"#)
