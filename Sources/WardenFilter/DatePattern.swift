@@ -44,13 +44,22 @@ enum DatePattern {
     /// `%a %A %b %B %p %c` make the whole template case-insensitive (fail2ban adds `(?iu)`).
     /// Like fail2ban, a directive right after another `%` is not looked at.
     static func needsCaseInsensitivity(_ pattern: String) -> Bool {
-        let bytes = Array(pattern.utf8)
-        guard bytes.count >= 2 else { return false }
-        for index in 0..<(bytes.count - 1) where bytes[index] == UInt8(ascii: "%") {
-            if index > 0 && bytes[index - 1] == UInt8(ascii: "%") { continue }
-            if "aAbBpc".utf8.contains(bytes[index + 1]) { return true }
+        // The string's own bytes and a switch: a copy to an array and a search of
+        // "aAbBpc" per `%` were most of this function's instructions.
+        var pattern = pattern
+        return pattern.withUTF8 { bytes in
+            guard bytes.count >= 2 else { return false }
+            for index in 0..<(bytes.count - 1) where bytes[index] == UInt8(ascii: "%") {
+                if index > 0 && bytes[index - 1] == UInt8(ascii: "%") { continue }
+                switch bytes[index + 1] {
+                case UInt8(ascii: "a"), UInt8(ascii: "A"), UInt8(ascii: "b"), UInt8(ascii: "B"), UInt8(ascii: "p"), UInt8(ascii: "c"):
+                    return true
+                default:
+                    continue
+                }
+            }
+            return false
         }
-        return false
     }
 
     /// The directive named at `start` (after the `%`) and the length of its name.
