@@ -68,9 +68,11 @@ public final class DateDetector {
     public var templateNames: [String] { templates.map(\.name) }
     /// Hits per template, same order as `templateNames`.
     public var templateHits: [Int] { finder.selection.hitsByTemplate }
-    /// Each template's regex as PCRE2 compiles it (group 1 is the date that is cut from
-    /// the line), same order as `templateNames`; for baselines that redo the search.
-    public var templatePatterns: [String] { templates.map(\.regex.pcre2Pattern) }
+    /// Template `index`'s regex as PCRE2 compiles it (group 1 is the date that is cut
+    /// from the line), indexed as `templateNames`; for baselines that redo the search.
+    /// One at a time: each is translated on the call, and a summary lists only the
+    /// templates that matched.
+    public func templatePattern(at index: Int) -> String { templates[index].regex.pcre2Pattern }
     /// datepattern `{NONE}`: no date is read, every line gets "now".
     public let usesNoDate: Bool
 

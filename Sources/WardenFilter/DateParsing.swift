@@ -19,7 +19,7 @@ enum DateField: Sendable {
     /// The template's field groups in group order: a later group overrides an earlier one,
     /// as in fail2ban's walk over `groupdict()`.
     static func groups(in regex: PCRERegex) -> [Group] {
-        regex.groupNumbers.compactMap { name, number in byGroupName[name].map { Group(number: number, field: $0) } }
+        regex.namedGroups.compactMap { group in byGroupName[group.name].map { Group(number: group.number, field: $0) } }
             .sorted { $0.number < $1.number }
     }
 }

@@ -44,13 +44,22 @@ enum DatePattern {
     /// `%a %A %b %B %p %c` make the whole template case-insensitive (fail2ban adds `(?iu)`).
     /// Like fail2ban, a directive right after another `%` is not looked at.
     static func needsCaseInsensitivity(_ pattern: String) -> Bool {
-        let bytes = Array(pattern.utf8)
-        guard bytes.count >= 2 else { return false }
-        for index in 0..<(bytes.count - 1) where bytes[index] == UInt8(ascii: "%") {
-            if index > 0 && bytes[index - 1] == UInt8(ascii: "%") { continue }
-            if "aAbBpc".utf8.contains(bytes[index + 1]) { return true }
+        // The string's own bytes and a switch: a copy to an array and a search of
+        // "aAbBpc" per `%` were most of this function's instructions.
+        var pattern = pattern
+        return pattern.withUTF8 { bytes in
+            guard bytes.count >= 2 else { return false }
+            for index in 0..<(bytes.count - 1) where bytes[index] == UInt8(ascii: "%") {
+                if index > 0 && bytes[index - 1] == UInt8(ascii: "%") { continue }
+                switch bytes[index + 1] {
+                case UInt8(ascii: "a"), UInt8(ascii: "A"), UInt8(ascii: "b"), UInt8(ascii: "B"), UInt8(ascii: "p"), UInt8(ascii: "c"):
+                    return true
+                default:
+                    continue
+                }
+            }
+            return false
         }
-        return false
     }
 
     /// The directive named at `start` (after the `%`) and the length of its name.
@@ -66,54 +75,53 @@ enum DatePattern {
     /// Indexed by the ASCII byte after `%` (`single`) or after `%Ex` (`extended`): a
     /// template's directives are looked up without building and hashing a key each.
     private static let directives: (single: [Directive?], extended: [Directive?]) = {
-        let table: [String: Directive] = [
-            "%": Directive(regex: "%", label: "%"),
-            "a": Directive(regex: "(?P<a>mon|tue|wed|thu|fri|sat|sun)", label: "DAY"),
-            "A": Directive(regex: "(?P<A>wednesday|thursday|saturday|tuesday|monday|friday|sunday)", label: "DAYNAME"),
-            "b": Directive(regex: "(?P<b>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)", label: "MON"),
-            "B": Directive(regex: "(?P<B>september|february|november|december|january|october|august|march|april|june|july|may)", label: "MONTH"),
-            "c": Directive(regex: #"(?P<a>mon|tue|wed|thu|fri|sat|sun)\s+(?P<b>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\s+(?P<d>3[0-1]|[1-2]\d|0[1-9]|[1-9]| [1-9])\s+(?P<H>2[0-3]|[0-1]\d|\d):(?P<M>[0-5]\d|\d):(?P<S>6[0-1]|[0-5]\d|\d)\s+(?P<Y>\d\d\d\d)"#, label: "%c"),
-            "d": Directive(regex: #"(?P<d>[1-2]\d|[0 ]?[1-9]|3[0-1])"#, label: "Day"),
-            "f": Directive(regex: "(?P<f>[0-9]{1,6})", label: "Microseconds"),
-            "G": Directive(regex: #"(?P<G>\d\d\d\d)"#, label: "%G"),
-            "H": Directive(regex: #"(?P<H>[0-1]?\d|2[0-3])"#, label: "24hour"),
-            "I": Directive(regex: "(?P<I>1[0-2]|0[1-9]|[1-9])", label: "12hour"),
-            "j": Directive(regex: #"(?P<j>36[0-6]|3[0-5]\d|[1-2]\d\d|0[1-9]\d|00[1-9]|[1-9]\d|0[1-9]|[1-9])"#, label: "Yearday"),
-            "k": Directive(regex: #" ?(?P<H>[0-2]?\d)"#, label: "%k"),
-            "l": Directive(regex: #" ?(?P<I>1?\d)"#, label: "%l"),
-            "m": Directive(regex: "(?P<m>0?[1-9]|1[0-2])", label: "Month"),
-            "M": Directive(regex: #"(?P<M>[0-5]?\d)"#, label: "Minute"),
-            "p": Directive(regex: "(?P<p>am|pm)", label: "AMPM"),
-            "S": Directive(regex: #"(?P<S>[0-5]?\d|6[0-1])"#, label: "Second"),
-            "u": Directive(regex: "(?P<u>[1-7])", label: "%u"),
-            "U": Directive(regex: #"(?P<U>5[0-3]|[0-4]\d|\d)"#, label: "Yearweek"),
-            "V": Directive(regex: #"(?P<V>5[0-3]|0[1-9]|[1-4]\d|\d)"#, label: "%V"),
-            "w": Directive(regex: "(?P<w>[0-6])", label: "Weekday"),
-            "W": Directive(regex: #"(?P<W>5[0-3]|[0-4]\d|\d)"#, label: "Yearweek"),
-            "x": Directive(regex: #"(?P<m>1[0-2]|0[1-9]|[1-9])/(?P<d>3[0-1]|[1-2]\d|0[1-9]|[1-9]| [1-9])/(?P<y>\d\d)"#, label: "%x"),
-            "X": Directive(regex: #"(?P<H>2[0-3]|[0-1]\d|\d):(?P<M>[0-5]\d|\d):(?P<S>6[0-1]|[0-5]\d|\d)"#, label: "%X"),
-            "y": Directive(regex: #"(?P<y>\d\d)"#, label: "Year2"),
-            "Y": Directive(regex: #"(?P<Y>\d{4})"#, label: "Year"),
-            "z": Directive(regex: #"(?P<z>Z|UTC|GMT|[+-][01]\d(?::?\d{2})?)"#, label: "Zone offset"),
-            "Z": Directive(regex: "(?P<Z>Z|[A-Z]{3,5})", label: "Zone name"),
-            // Exact-width variants.
-            "Exd": Directive(regex: #"(?P<d>[1-2]\d|0[1-9]|3[0-1])"#, label: "ExDay"),
-            "Exm": Directive(regex: "(?P<m>0[1-9]|1[0-2])", label: "ExMonth"),
-            "ExH": Directive(regex: #"(?P<H>[0-1]\d|2[0-3])"#, label: "Ex24hour"),
-            "Exk": Directive(regex: #" ?(?P<H>[0-1]?\d|2[0-3])"#, label: "%Exk"),
-            "Exl": Directive(regex: #" ?(?P<I>1[0-2]|\d)"#, label: "%Exl"),
-            "ExM": Directive(regex: #"(?P<M>[0-5]\d)"#, label: "ExMinute"),
-            "ExS": Directive(regex: #"(?P<S>[0-5]\d|6[0-1])"#, label: "ExSecond"),
-            "ExY": Directive(regex: "(?P<Y>\(plausibleCenturies)\\d)", label: "ExYear"),
-            "Exy": Directive(regex: #"(?P<y>\d{2})"#, label: "ExYear2"),
-            "ExZ": Directive(regex: "(?P<Z>[A-Z](?:[A-Z]{2,4})?)", label: "ExZone name"),
-            "Exz": Directive(regex: #"(?P<z>(?:[A-Z](?:[A-Z]{2,4})?)?[+-][01]\d(?::?\d{2})?|[A-Z](?:[A-Z]{2,4})?)"#, label: "ExZone offset"),
-        ]
         var single = [Directive?](repeating: nil, count: 128), extended = single
-        for (key, directive) in table {
-            let bytes = Array(key.utf8)
-            if bytes.count == 1 { single[Int(bytes[0])] = directive } else { extended[Int(bytes[2])] = directive }
+        // Stored straight into the arrays: a dictionary literal of the table, only to be
+        // copied into them, cost ~60 k instructions of hashing and runtime set-up.
+        func add(_ key: String, _ directive: Directive) {
+            if key.utf8.count == 1 { single[Int(key.utf8.first!)] = directive } else { extended[Int(key.utf8.last!)] = directive }
         }
+        add("%", Directive(regex: "%", label: "%"))
+        add("a", Directive(regex: "(?P<a>mon|tue|wed|thu|fri|sat|sun)", label: "DAY"))
+        add("A", Directive(regex: "(?P<A>wednesday|thursday|saturday|tuesday|monday|friday|sunday)", label: "DAYNAME"))
+        add("b", Directive(regex: "(?P<b>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)", label: "MON"))
+        add("B", Directive(regex: "(?P<B>september|february|november|december|january|october|august|march|april|june|july|may)", label: "MONTH"))
+        add("c", Directive(regex: #"(?P<a>mon|tue|wed|thu|fri|sat|sun)\s+(?P<b>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\s+(?P<d>3[0-1]|[1-2]\d|0[1-9]|[1-9]| [1-9])\s+(?P<H>2[0-3]|[0-1]\d|\d):(?P<M>[0-5]\d|\d):(?P<S>6[0-1]|[0-5]\d|\d)\s+(?P<Y>\d\d\d\d)"#, label: "%c"))
+        add("d", Directive(regex: #"(?P<d>[1-2]\d|[0 ]?[1-9]|3[0-1])"#, label: "Day"))
+        add("f", Directive(regex: "(?P<f>[0-9]{1,6})", label: "Microseconds"))
+        add("G", Directive(regex: #"(?P<G>\d\d\d\d)"#, label: "%G"))
+        add("H", Directive(regex: #"(?P<H>[0-1]?\d|2[0-3])"#, label: "24hour"))
+        add("I", Directive(regex: "(?P<I>1[0-2]|0[1-9]|[1-9])", label: "12hour"))
+        add("j", Directive(regex: #"(?P<j>36[0-6]|3[0-5]\d|[1-2]\d\d|0[1-9]\d|00[1-9]|[1-9]\d|0[1-9]|[1-9])"#, label: "Yearday"))
+        add("k", Directive(regex: #" ?(?P<H>[0-2]?\d)"#, label: "%k"))
+        add("l", Directive(regex: #" ?(?P<I>1?\d)"#, label: "%l"))
+        add("m", Directive(regex: "(?P<m>0?[1-9]|1[0-2])", label: "Month"))
+        add("M", Directive(regex: #"(?P<M>[0-5]?\d)"#, label: "Minute"))
+        add("p", Directive(regex: "(?P<p>am|pm)", label: "AMPM"))
+        add("S", Directive(regex: #"(?P<S>[0-5]?\d|6[0-1])"#, label: "Second"))
+        add("u", Directive(regex: "(?P<u>[1-7])", label: "%u"))
+        add("U", Directive(regex: #"(?P<U>5[0-3]|[0-4]\d|\d)"#, label: "Yearweek"))
+        add("V", Directive(regex: #"(?P<V>5[0-3]|0[1-9]|[1-4]\d|\d)"#, label: "%V"))
+        add("w", Directive(regex: "(?P<w>[0-6])", label: "Weekday"))
+        add("W", Directive(regex: #"(?P<W>5[0-3]|[0-4]\d|\d)"#, label: "Yearweek"))
+        add("x", Directive(regex: #"(?P<m>1[0-2]|0[1-9]|[1-9])/(?P<d>3[0-1]|[1-2]\d|0[1-9]|[1-9]| [1-9])/(?P<y>\d\d)"#, label: "%x"))
+        add("X", Directive(regex: #"(?P<H>2[0-3]|[0-1]\d|\d):(?P<M>[0-5]\d|\d):(?P<S>6[0-1]|[0-5]\d|\d)"#, label: "%X"))
+        add("y", Directive(regex: #"(?P<y>\d\d)"#, label: "Year2"))
+        add("Y", Directive(regex: #"(?P<Y>\d{4})"#, label: "Year"))
+        add("z", Directive(regex: #"(?P<z>Z|UTC|GMT|[+-][01]\d(?::?\d{2})?)"#, label: "Zone offset"))
+        add("Z", Directive(regex: "(?P<Z>Z|[A-Z]{3,5})", label: "Zone name"))
+        // Exact-width variants.
+        add("Exd", Directive(regex: #"(?P<d>[1-2]\d|0[1-9]|3[0-1])"#, label: "ExDay"))
+        add("Exm", Directive(regex: "(?P<m>0[1-9]|1[0-2])", label: "ExMonth"))
+        add("ExH", Directive(regex: #"(?P<H>[0-1]\d|2[0-3])"#, label: "Ex24hour"))
+        add("Exk", Directive(regex: #" ?(?P<H>[0-1]?\d|2[0-3])"#, label: "%Exk"))
+        add("Exl", Directive(regex: #" ?(?P<I>1[0-2]|\d)"#, label: "%Exl"))
+        add("ExM", Directive(regex: #"(?P<M>[0-5]\d)"#, label: "ExMinute"))
+        add("ExS", Directive(regex: #"(?P<S>[0-5]\d|6[0-1])"#, label: "ExSecond"))
+        add("ExY", Directive(regex: "(?P<Y>\(plausibleCenturies)\\d)", label: "ExYear"))
+        add("Exy", Directive(regex: #"(?P<y>\d{2})"#, label: "ExYear2"))
+        add("ExZ", Directive(regex: "(?P<Z>[A-Z](?:[A-Z]{2,4})?)", label: "ExZone name"))
+        add("Exz", Directive(regex: #"(?P<z>(?:[A-Z](?:[A-Z]{2,4})?)?[+-][01]\d(?::?\d{2})?|[A-Z](?:[A-Z]{2,4})?)"#, label: "ExZone offset"))
         return (single, extended)
     }()
 
@@ -129,6 +137,13 @@ enum DatePattern {
         // fail2ban also admits every third year from 2000 up to now (test dates of 2001).
         var past = 2000
         while past <= year { prefixes.insert(past / 10); past += 3 }
-        return "(?:" + prefixes.sorted().map { String($0) }.joined(separator: "|") + ")"
+        // Appended in a loop: the first call of the generic `joined(separator:)` in a
+        // process costs ~180 k instructions of runtime set-up (associated type lookups).
+        var alternatives = "(?:"
+        for (index, prefix) in prefixes.sorted().enumerated() {
+            if index > 0 { alternatives += "|" }
+            alternatives += String(prefix)
+        }
+        return alternatives + ")"
     }()
 }

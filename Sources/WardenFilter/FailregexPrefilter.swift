@@ -44,11 +44,7 @@ final class FailregexPrefilter {
         firstByteRows[256] = rows.count
         firstByteRegexes = .allocate(capacity: max(rows.count, 1))
         _ = firstByteRegexes.initialize(from: rows)
-        // A prefix only where PCRE2 anchors the pattern (not in multi-line mode, where
-        // `^` matches after any newline).
-        let starts = regexes.map { regex in
-            regex.compiled.anchoredFirstBytes == nil ? [] : RequiredLiteral.anchoredPrefix(from: regex.compiled.pattern) ?? []
-        }
+        let starts = regexes.map { $0.anchoredPrefix ?? [] }
         let needed = regexes.indices.map { index -> [UInt8] in
             guard let literal = regexes[index].requiredLiteral else { return [] }
             let held = WordPrefix.coveredBytes(of: starts[index]).withUnsafeBufferPointer { prefix in

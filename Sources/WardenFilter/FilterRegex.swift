@@ -40,16 +40,38 @@ public final class FilterRegex: @unchecked Sendable {
         /// `skiplines0`, `skiplines1`, ... in order.
         var skipLines: [Int] = []
 
-        init(_ numbers: [String: Int]) {
-            fid = numbers["fid"]; ip4 = numbers["ip4"]; ip6 = numbers["ip6"]; dns = numbers["dns"]
-            cidr = numbers["cidr"]; user = numbers["user"]; mlfid = numbers["mlfid"]
-            nofail = numbers["nofail"]; mlfforget = numbers["mlfforget"]; mlfgained = numbers["mlfgained"]
-            content = numbers["content"]
-            var index = 0
-            while let number = numbers["skiplines\(index)"] { skipLines.append(number); index += 1 }
+        init(_ groups: [NamedGroup]) {
+            for group in groups {
+                let number = group.number
+                switch group.name {
+                case "fid": fid = number
+                case "ip4": ip4 = number
+                case "ip6": ip6 = number
+                case "dns": dns = number
+                case "cidr": cidr = number
+                case "user": user = number
+                case "mlfid": mlfid = number
+                case "nofail": nofail = number
+                case "mlfforget": mlfforget = number
+                case "mlfgained": mlfgained = number
+                case "content": content = number
+                default: break
+                }
+            }
+            while true {
+                let name = "skiplines\(skipLines.count)"
+                guard let group = groups.first(where: { $0.name == name }) else { break }
+                skipLines.append(group.number)
+            }
         }
 
         var hasFailureID: Bool { fid != nil || ip4 != nil || ip6 != nil || dns != nil || mlfid != nil }
+    }
+
+    /// A struct for the reason `NamedGroup` is one.
+    struct AlternateGroup {
+        let number: Int
+        let target: String
     }
 
     /// The regex as configured.
@@ -58,13 +80,16 @@ public final class FilterRegex: @unchecked Sendable {
     public let expanded: String
     let compiled: PCRERegex
     /// Named groups in number order, for building a failure's group map.
-    let namedGroups: [(name: String, number: Int)]
+    let namedGroups: [NamedGroup]
     /// `alt_NAME[_N]` groups and the name they fill in when it is unset, in name order
     /// (the first one set wins).
-    let alternateGroups: [(number: Int, target: String)]
+    let alternateGroups: [AlternateGroup]
     let special: SpecialGroups
     /// Bytes every match must contain; checked with memmem before running PCRE2.
     let requiredLiteral: [UInt8]?
+    /// The bytes every match starts with, where PCRE2 anchors the pattern at the
+    /// subject start (not in multi-line mode, where `^` matches after any newline).
+    let anchoredPrefix: [UInt8]?
 
     init(_ source: String, role: FilterRegexError.Role, index: Int, useDNS: Bool, multiline: Bool) throws(FilterRegexError) {
         self.source = source
@@ -78,13 +103,17 @@ public final class FilterRegex: @unchecked Sendable {
         } catch {
             throw FilterRegexError(kind: .compile(message: error.message, offset: error.offset), role: role, index: index, regex: source)
         }
-        namedGroups = compiled.groupNumbers.map { (name: $0.key, number: $0.value) }.sorted { $0.number < $1.number }
-        alternateGroups = namedGroups.sorted { $0.name < $1.name }.compactMap { group in
+        namedGroups = compiled.namedGroups.sorted { $0.number < $1.number }
+        // PCRE2's name table is in name order already (names are ASCII, so bytewise
+        // order is `String`'s).
+        alternateGroups = compiled.namedGroups.compactMap { group in
             guard let target = FilterRegex.alternateTarget(group.name) else { return nil }
-            return (group.number, target)
+            return AlternateGroup(number: group.number, target: target)
         }
-        special = SpecialGroups(compiled.groupNumbers)
-        requiredLiteral = RequiredLiteral.extract(from: translated)
+        special = SpecialGroups(compiled.namedGroups)
+        let literals = RequiredLiteral.scan(translated)
+        requiredLiteral = literals.required
+        anchoredPrefix = compiled.anchoredFirstBytes == nil ? nil : literals.anchoredPrefix
     }
 
     /// `alt_user_1` fills in `user`; names map like custom tags (`alt_id` -> `fid`).

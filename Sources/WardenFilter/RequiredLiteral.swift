@@ -3,49 +3,64 @@
 ///
 /// Only the top level of the pattern is read: groups, classes and escapes with a
 /// meaning end a run, an optional or repeated character is dropped from it, and the
-/// extraction gives up (returns nil) whenever it could be wrong: a top-level `|`,
+/// extraction gives up (no literal) whenever it could be wrong: a top-level `|`,
 /// case-insensitive or extended flags anywhere, multi-character escapes, `\Q`, verbs.
 /// Dropping characters only shortens runs, and every run left is still required.
 enum RequiredLiteral {
     /// Runs shorter than this cost more to check than they save.
     static let minimumLength = 3
 
-    static func extract(from pattern: String) -> [UInt8]? {
-        let bytes = Array(pattern.utf8)
-        guard !hasUnsafeConstruct(bytes) else { return nil }
+    /// The required literal (nil when shorter than `minimumLength` or when the rules
+    /// above give up) and, for a pattern that begins with `^`, the bytes every match
+    /// starts with (see `anchoredPrefix`), from one pass over the pattern.
+    static func scan(_ pattern: String) -> (required: [UInt8]?, anchoredPrefix: [UInt8]?) {
+        var pattern = pattern
+        return pattern.withUTF8(scan)
+    }
+
+    /// Reads the string's own bytes through a pointer: the copy to an array and its
+    /// bounds checks cost ~40 k instructions on the stock sshd filter's regexes.
+    private static func scan(_ bytes: UnsafeBufferPointer<UInt8>) -> (required: [UInt8]?, anchoredPrefix: [UInt8]?) {
+        guard !hasUnsafeConstruct(bytes) else { return (nil, nil) }
         var best: [UInt8] = []
         var run: [UInt8] = []
+        // False once the walk meets syntax it does not parse: there is no required
+        // literal then, but the walk goes on, since a top-level `|` further on also
+        // rules out the anchored prefix.
+        var readsRuns = true
         func endRun() {
             if run.count > best.count { best = run }
             run.removeAll(keepingCapacity: true)
         }
         var index = 0
-        while index < bytes.count {
+        walk: while index < bytes.count {
             let byte = bytes[index]
             switch byte {
             case UInt8(ascii: "|"):
-                return nil
+                return (nil, nil)
             case UInt8(ascii: "("):
                 endRun()
-                guard let end = groupEnd(bytes, from: index) else { return nil }
+                guard let end = groupEnd(bytes, from: index) else { return (nil, nil) }
                 index = end
                 continue
             case UInt8(ascii: "["):
                 endRun()
-                guard let end = classEnd(bytes, from: index) else { return nil }
+                guard let end = classEnd(bytes, from: index) else { return (nil, nil) }
                 index = end
                 continue
             case UInt8(ascii: "\\"):
-                guard index + 1 < bytes.count else { return nil }
+                guard index + 1 < bytes.count else {
+                    readsRuns = false
+                    break walk
+                }
                 let next = bytes[index + 1]
                 if isASCIIAlphanumeric(next) {
                     // A single-character class or assertion; anything longer (\x41, \1, \p{..}) is not parsed here.
-                    guard singleLetterEscapes.contains(next) else { return nil }
-                    endRun()
+                    if isSingleLetterEscape(next) { endRun() } else { readsRuns = false }
                 } else if next < 0x80 {
                     run.append(next)
                 } else {
-                    return nil
+                    readsRuns = false
                 }
                 index += 2
                 continue
@@ -74,16 +89,15 @@ enum RequiredLiteral {
             index += 1
         }
         endRun()
-        return best.count >= minimumLength ? best : nil
+        let required = readsRuns && best.count >= minimumLength ? best : nil
+        return (required, bytes.first == UInt8(ascii: "^") ? anchoredPrefix(bytes) : nil)
     }
 
     /// The bytes every match starts with, for a pattern that begins with `^` outside
-    /// multi-line mode (the caller checks that PCRE2 anchors it): the run right after the
-    /// `^`, read by the rules of `extract`, cut before its first quantified character.
-    /// Nil when shorter than `minimumLength` or when `extract` would give up.
-    static func anchoredPrefix(from pattern: String) -> [UInt8]? {
-        let bytes = Array(pattern.utf8)
-        guard bytes.first == UInt8(ascii: "^"), !hasUnsafeConstruct(bytes), !hasTopLevelAlternation(bytes) else { return nil }
+    /// multi-line mode (the caller checks that PCRE2 anchors it) and has no top-level
+    /// `|`: the run right after the `^`, read by the rules of the required literal, cut
+    /// before its first quantified character. Nil when shorter than `minimumLength`.
+    private static func anchoredPrefix(_ bytes: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         var prefix: [UInt8] = []
         var index = 1
         scan: while index < bytes.count {
@@ -112,35 +126,8 @@ enum RequiredLiteral {
         return prefix.count >= minimumLength ? prefix : nil
     }
 
-    /// Whether a `|` stands outside every group and class (or the pattern is not read
-    /// to its end): then a match need not contain anything the first branch does.
-    private static func hasTopLevelAlternation(_ bytes: [UInt8]) -> Bool {
-        var index = 0
-        while index < bytes.count {
-            switch bytes[index] {
-            case UInt8(ascii: "\\"):
-                index += 2
-                continue
-            case UInt8(ascii: "("):
-                guard let end = groupEnd(bytes, from: index) else { return true }
-                index = end
-                continue
-            case UInt8(ascii: "["):
-                guard let end = classEnd(bytes, from: index) else { return true }
-                index = end
-                continue
-            case UInt8(ascii: "|"):
-                return true
-            default:
-                break
-            }
-            index += 1
-        }
-        return false
-    }
-
     /// One past the `}` of a counted quantifier starting at `start`, or nil if it is not one.
-    private static func quantifierEnd(_ bytes: [UInt8], from start: Int) -> Int? {
+    private static func quantifierEnd(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
         var index = start + 1
         var digits = 0
         var sawComma = false
@@ -160,10 +147,22 @@ enum RequiredLiteral {
         return nil
     }
 
-    private static let singleLetterEscapes = Set("dDsSwWbBAzZGhHvVRXntrfeaK".utf8)
+    /// A switch rather than a `Set`: no hashing, and no lazy global to check on every call.
+    private static func isSingleLetterEscape(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "d"), UInt8(ascii: "D"), UInt8(ascii: "s"), UInt8(ascii: "S"), UInt8(ascii: "w"), UInt8(ascii: "W"),
+             UInt8(ascii: "b"), UInt8(ascii: "B"), UInt8(ascii: "A"), UInt8(ascii: "z"), UInt8(ascii: "Z"), UInt8(ascii: "G"),
+             UInt8(ascii: "h"), UInt8(ascii: "H"), UInt8(ascii: "v"), UInt8(ascii: "V"), UInt8(ascii: "R"), UInt8(ascii: "X"),
+             UInt8(ascii: "n"), UInt8(ascii: "t"), UInt8(ascii: "r"), UInt8(ascii: "f"), UInt8(ascii: "e"), UInt8(ascii: "a"),
+             UInt8(ascii: "K"):
+            return true
+        default:
+            return false
+        }
+    }
 
     /// Flags that change what a literal byte matches, or syntax this reader does not follow.
-    private static func hasUnsafeConstruct(_ bytes: [UInt8]) -> Bool {
+    private static func hasUnsafeConstruct(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         var index = 0
         while index + 1 < bytes.count {
             if bytes[index] == UInt8(ascii: "\\") {
@@ -185,7 +184,7 @@ enum RequiredLiteral {
     }
 
     /// One past the `)` closing the group opened at `start`, skipping nested groups, classes and escapes.
-    private static func groupEnd(_ bytes: [UInt8], from start: Int) -> Int? {
+    private static func groupEnd(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
         var depth = 0
         var index = start
         while index < bytes.count {
@@ -207,7 +206,7 @@ enum RequiredLiteral {
     }
 
     /// One past the `]` closing the class opened at `start`; a `]` first in the class is a member.
-    private static func classEnd(_ bytes: [UInt8], from start: Int) -> Int? {
+    private static func classEnd(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
         var index = start + 1
         if index < bytes.count, bytes[index] == UInt8(ascii: "^") { index += 1 }
         if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1 }

@@ -13,8 +13,8 @@ struct RegexSummary {
 
     private var templates: [(name: String, hits: Int, pattern: String)] {
         let detector = matcher.dateDetector
-        let (names, hits, patterns) = (detector.templateNames, detector.templateHits, detector.templatePatterns)
-        return names.indices.filter { hits[$0] > 0 }.map { (name: names[$0], hits: hits[$0], pattern: patterns[$0]) }
+        let (names, hits) = (detector.templateNames, detector.templateHits)
+        return names.indices.filter { hits[$0] > 0 }.map { (name: names[$0], hits: hits[$0], pattern: detector.templatePattern(at: $0)) }
     }
 
     private var linesPerSecond: Double { seconds > 0 ? Double(tally.lines) / seconds : 0 }

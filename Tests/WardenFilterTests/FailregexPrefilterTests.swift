@@ -78,8 +78,7 @@ import Testing
     private static func passesRules(_ regex: FilterRegex, _ subject: UnsafeBufferPointer<UInt8>) -> Bool {
         guard !subject.isEmpty else { return true }
         if let first = regex.compiled.anchoredFirstBytes, let byte = subject.first, !first.contains(byte) { return false }
-        if regex.compiled.anchoredFirstBytes != nil, let prefix = RequiredLiteral.anchoredPrefix(from: regex.compiled.pattern),
-           !subject.starts(with: prefix.prefix(16)) {
+        if let prefix = regex.anchoredPrefix, !subject.starts(with: prefix.prefix(16)) {
             return false
         }
         guard let literal = regex.requiredLiteral else { return true }
@@ -99,8 +98,10 @@ import Testing
         (#"abcdef"#, nil),
         (#"^ab"#, nil),
         (#"^abcé"#, "abc"),
+        (#"^abcd\1"#, "abcd"),
+        (#"^abcd\x41|e"#, nil),
     ] as [(String, String?)])
     func anchoredPrefix(pattern: String, prefix: String?) {
-        #expect(RequiredLiteral.anchoredPrefix(from: pattern).map { String(decoding: $0, as: UTF8.self) } == prefix)
+        #expect(RequiredLiteral.scan(pattern).anchoredPrefix.map { String(decoding: $0, as: UTF8.self) } == prefix)
     }
 }

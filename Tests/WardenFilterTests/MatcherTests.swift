@@ -222,8 +222,9 @@ import WardenConfig
         ("colou?r spelled", "r spelled"),
         ("a+bcd", "bcd"),
         ("\\x41BCD", nil),
+        ("^abcd\\1", nil),
     ] as [(String, String?)])
     func extraction(pattern: String, literal: String?) {
-        #expect(RequiredLiteral.extract(from: pattern).map { String(decoding: $0, as: UTF8.self) } == literal)
+        #expect(RequiredLiteral.scan(pattern).required.map { String(decoding: $0, as: UTF8.self) } == literal)
     }
 }

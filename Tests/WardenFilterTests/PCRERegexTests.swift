@@ -6,11 +6,30 @@ import Testing
     @Test func namedGroupsAndRanges() throws {
         let regex = try PCRERegex(#"from (?P<ip4>\d+\.\d+\.\d+\.\d+) port (?P<port>\d+)"#)
         #expect(regex.isJIT)
-        #expect(regex.groupNumbers["ip4"] == 1)
-        #expect(regex.groupNumbers["port"] == 2)
+        #expect(regex.namedGroups.map(\.name) == ["ip4", "port"])
+        #expect(regex.namedGroups.map(\.number) == [1, 2])
         let groups = try #require(regex.firstMatch(in: "Failed password from 192.0.2.7 port 22"))
         #expect(groups[1] == "192.0.2.7")
         #expect(groups[2] == "22")
+    }
+
+    /// `ByteSet(bitmap:)` reads words; the bitmap's layout is bit `b & 7` of byte `b >> 3`.
+    @Test func byteSetFromBitmap() {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<50 {
+            let bitmap = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            var expected = ByteSet()
+            for byte in 0..<256 where bitmap[byte >> 3] & (1 << UInt8(byte & 7)) != 0 { expected.insert(UInt8(byte)) }
+            #expect(bitmap.withUnsafeBufferPointer { ByteSet(bitmap: $0.baseAddress!) } == expected)
+        }
+    }
+
+    /// In name order, as `String` sorts them: `FilterRegex` reads `alt_` groups in this order.
+    @Test func namedGroupsInNameOrder() throws {
+        let regex = try PCRERegex(#"(?P<port>\d+) (?P<alt_user_2>\w+) (?P<alt_user_10>\w+) (?P<ip4>\S+)"#)
+        #expect(regex.namedGroups.map(\.name) == ["alt_user_10", "alt_user_2", "ip4", "port"])
+        #expect(regex.namedGroups.map(\.name) == regex.namedGroups.map(\.name).sorted())
+        #expect(regex.namedGroups.map(\.number) == [3, 2, 4, 1])
     }
 
     /// `span(of:)` is `range(of:)` as a `Span`, with an unset group (in an alternative
