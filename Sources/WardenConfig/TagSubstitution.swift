@@ -85,25 +85,32 @@ struct TagSubstitution {
     /// `>` and space are ASCII, so the positions found are scalar boundaries, and the
     /// bytes of other scalars never equal them.
     static func firstTag(in bytes: [UInt8], from start: Int) -> (start: Int, name: Range<Int>, end: Int)? {
-        var open: Int?
-        var index = start
-        while index < bytes.count {
-            switch bytes[index] {
-            case UInt8(ascii: "<"):
-                open = index
-            case UInt8(ascii: ">"):
-                if let opening = open, opening + 1 < index {
-                    return (opening, opening + 1..<index, index + 1)
+        bytes.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return nil }
+            var index = start
+            // memchr to each `<`: most of an expanded failregex is text between tags, and
+            // a byte loop over it paid for every option that names a tag.
+            while index < buffer.count, let found = memchr(base + index, Int32(UInt8(ascii: "<")), buffer.count - index) {
+                var open = UnsafeRawPointer(base).distance(to: UnsafeRawPointer(found))
+                index = open + 1
+                scan: while index < buffer.count {
+                    switch buffer[index] {
+                    case UInt8(ascii: "<"):
+                        open = index
+                    case UInt8(ascii: ">"):
+                        if open + 1 < index { return (open, open + 1..<index, index + 1) }
+                        break scan
+                    case UInt8(ascii: " "):
+                        break scan
+                    default:
+                        break
+                    }
+                    index += 1
                 }
-                open = nil
-            case UInt8(ascii: " "):
-                open = nil
-            default:
-                break
+                index += 1
             }
-            index += 1
+            return nil
         }
-        return nil
     }
 
     /// Python's `str.replace`: every non-overlapping occurrence, left to right. Works on
