@@ -96,7 +96,10 @@ private struct Builder {
     var option: (key: String, line: Int, value: [UInt8])?
     /// Indent of the last line that was not a continuation, in scalars as configparser counts.
     var indentLevel = 0
-    var seenSections: [String: Int] = [:]
+    /// The header line of each named section, in the order of `document.sections.keys`.
+    /// Not a table by name: the document's sections already find a repeated name, and a
+    /// dictionary type of its own is one more the runtime builds on first use.
+    var sectionLines: [Int] = []
 
     enum Target: Equatable {
         case defaults
@@ -186,11 +189,12 @@ private struct Builder {
             current = .defaults
             return
         }
-        if let earlier = seenSections[name] {
+        if document.sections.contains(name) {
+            let earlier = sectionLines[document.sections.keys.firstIndex(of: name)!]
             throw ConfigError(file: document.path, line: line,
                               "section [\(name)] already appears at line \(earlier)")
         }
-        seenSections[name] = line
+        sectionLines.append(line)
         // Registered now so that the section keeps its place in file order.
         document.sections[name] = IniDocument.Section()
         section = IniDocument.Section()

@@ -19,13 +19,16 @@ struct TagSubstitution {
     func apply(to options: OrderedTable<String>) throws -> OrderedTable<String> {
         var options = options
         var finished: Set<String> = []
-        var pendingCounts: [String: [String: Int]] = [:]
+        // The counts of options left for another pass, by name.
+        var pendingNames: [String] = []
+        var pendingCounts: [ReplacementCounts] = []
         var repeatPass = true
         while repeatPass {
             repeatPass = false
             for name in options.keys where !ignored.contains(name) && !finished.contains(name) {
                 guard let original = options[name] else { continue }
-                var counts = pendingCounts[name] ?? [:]
+                let pending = pendingNames.firstIndex(of: name)
+                var counts = pending.map { pendingCounts[$0] } ?? ReplacementCounts()
                 guard let bytes = try substitute(in: original, of: name, options: options, counts: &counts) else {
                     // Nothing was replaced: every tag left is ignored or unknown, and stays so
                     // (the option names are fixed and `fallback` answers the same), so a later
@@ -37,7 +40,10 @@ struct TagSubstitution {
                 if value != original {
                     // A replacement that brought in new tags needs another pass.
                     if Self.firstTag(in: bytes, from: 0) != nil {
-                        pendingCounts[name] = counts
+                        if let pending { pendingCounts[pending] = counts } else {
+                            pendingNames.append(name)
+                            pendingCounts.append(counts)
+                        }
                         repeatPass = true
                     }
                     options[name] = value
@@ -50,7 +56,7 @@ struct TagSubstitution {
 
     /// The option's UTF-8 after substitution, nil when no tag was replaced.
     private func substitute(in original: String, of name: String, options: OrderedTable<String>,
-                            counts: inout [String: Int]) throws -> [UInt8]? {
+                            counts: inout ReplacementCounts) throws -> [UInt8]? {
         var value = Array(original.utf8)
         var replaced = false
         var searchFrom = 0
@@ -66,7 +72,7 @@ struct TagSubstitution {
                 searchFrom = tag.end
                 continue
             }
-            if tagName == name || counts[tagName, default: 1] > Self.maximumReplacements {
+            if tagName == name || counts.count(of: tagName) ?? 1 > Self.maximumReplacements {
                 throw ConfigError("option '\(name)' refers to itself through <\(tagName)> "
                                   + "(or a tag is replaced more than \(Self.maximumReplacements) times)")
             }
@@ -75,7 +81,7 @@ struct TagSubstitution {
             // it as it is and the same offset still points there.
             value = Self.replacingAll(value[tag.start..<tag.end], with: replacement, in: value)
             replaced = true
-            counts[tagName, default: 0] += 1
+            counts.increment(tagName)
             searchFrom = tag.start
         }
         return replaced ? value : nil
@@ -143,6 +149,27 @@ struct TagSubstitution {
                 output.append(contentsOf: UnsafeRawBufferPointer(rebasing: hay[copied...]))
                 return output
             }
+        }
+    }
+}
+
+/// How often each tag was replaced in one option, in two arrays searched in order: an
+/// option names a few tags, too few for hashing to pay, and a dictionary type of its own
+/// is one more the runtime builds on first use.
+private struct ReplacementCounts {
+    private var tags: [String] = []
+    private var numbers: [Int] = []
+
+    func count(of tag: String) -> Int? {
+        tags.firstIndex(of: tag).map { numbers[$0] }
+    }
+
+    mutating func increment(_ tag: String) {
+        if let index = tags.firstIndex(of: tag) {
+            numbers[index] += 1
+        } else {
+            tags.append(tag)
+            numbers.append(1)
         }
     }
 }
