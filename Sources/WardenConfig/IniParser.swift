@@ -1,3 +1,5 @@
+import Glibc
+
 /// One option's value and where it was written.
 public struct ConfigValue: Sendable, Equatable {
     public var text: String
@@ -50,23 +52,32 @@ struct IniParser {
         var lineNumber = 0
         // Python's universal newlines: `\n`, `\r\n` and a lone `\r` all end a line.
         var start = 0
-        var index = 0
-        while index <= text.count {
-            guard index == text.count || text[index] == UInt8(ascii: "\n") || text[index] == UInt8(ascii: "\r") else {
-                index += 1
-                continue
-            }
+        while true {
+            var index = Self.lineEnd(text, from: start)
             if index == text.count && start == index { break }
             lineNumber += 1
             try builder.consume(start..<index, number: lineNumber)
-            if index < text.count, text[index] == UInt8(ascii: "\r"), index + 1 < text.count,
-               text[index + 1] == UInt8(ascii: "\n") {
+            guard index < text.count else { break }
+            if text[index] == UInt8(ascii: "\r"), index + 1 < text.count, text[index + 1] == UInt8(ascii: "\n") {
                 index += 1
             }
-            index += 1
-            start = index
+            start = index + 1
         }
         return builder.finish()
+    }
+
+    /// Where the line from `start` ends: its first `\n` or `\r`, else the end of `text`.
+    /// Found with memchr, `\r` only before the `\n`: a loop over every byte was most of
+    /// the parse.
+    private static func lineEnd(_ text: [UInt8], from start: Int) -> Int {
+        text.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress, start < buffer.count else { return buffer.count }
+            let line = UnsafeRawPointer(base + start)
+            var length = buffer.count - start
+            if let newline = memchr(line, Int32(UInt8(ascii: "\n")), length) { length = line.distance(to: UnsafeRawPointer(newline)) }
+            if let carriage = memchr(line, Int32(UInt8(ascii: "\r")), length) { length = line.distance(to: UnsafeRawPointer(carriage)) }
+            return start + length
+        }
     }
 
     private static func lineOfFirstInvalidByte(in body: ArraySlice<UInt8>) -> Int {
