@@ -1,3 +1,5 @@
+import Glibc
+
 /// One option's value and where it was written.
 public struct ConfigValue: Sendable, Equatable {
     public var text: String
@@ -50,23 +52,32 @@ struct IniParser {
         var lineNumber = 0
         // Python's universal newlines: `\n`, `\r\n` and a lone `\r` all end a line.
         var start = 0
-        var index = 0
-        while index <= text.count {
-            guard index == text.count || text[index] == UInt8(ascii: "\n") || text[index] == UInt8(ascii: "\r") else {
-                index += 1
-                continue
-            }
+        while true {
+            var index = Self.lineEnd(text, from: start)
             if index == text.count && start == index { break }
             lineNumber += 1
             try builder.consume(start..<index, number: lineNumber)
-            if index < text.count, text[index] == UInt8(ascii: "\r"), index + 1 < text.count,
-               text[index + 1] == UInt8(ascii: "\n") {
+            guard index < text.count else { break }
+            if text[index] == UInt8(ascii: "\r"), index + 1 < text.count, text[index + 1] == UInt8(ascii: "\n") {
                 index += 1
             }
-            index += 1
-            start = index
+            start = index + 1
         }
         return builder.finish()
+    }
+
+    /// Where the line from `start` ends: its first `\n` or `\r`, else the end of `text`.
+    /// Found with memchr, `\r` only before the `\n`: a loop over every byte was most of
+    /// the parse.
+    private static func lineEnd(_ text: [UInt8], from start: Int) -> Int {
+        text.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress, start < buffer.count else { return buffer.count }
+            let line = UnsafeRawPointer(base + start)
+            var length = buffer.count - start
+            if let newline = memchr(line, Int32(UInt8(ascii: "\n")), length) { length = line.distance(to: UnsafeRawPointer(newline)) }
+            if let carriage = memchr(line, Int32(UInt8(ascii: "\r")), length) { length = line.distance(to: UnsafeRawPointer(carriage)) }
+            return start + length
+        }
     }
 
     private static func lineOfFirstInvalidByte(in body: ArraySlice<UInt8>) -> Int {
@@ -96,7 +107,10 @@ private struct Builder {
     var option: (key: String, line: Int, value: [UInt8])?
     /// Indent of the last line that was not a continuation, in scalars as configparser counts.
     var indentLevel = 0
-    var seenSections: [String: Int] = [:]
+    /// The header line of each named section, in the order of `document.sections.keys`.
+    /// Not a table by name: the document's sections already find a repeated name, and a
+    /// dictionary type of its own is one more the runtime builds on first use.
+    var sectionLines: [Int] = []
 
     enum Target: Equatable {
         case defaults
@@ -186,11 +200,12 @@ private struct Builder {
             current = .defaults
             return
         }
-        if let earlier = seenSections[name] {
+        if document.sections.contains(name) {
+            let earlier = sectionLines[document.sections.keys.firstIndex(of: name)!]
             throw ConfigError(file: document.path, line: line,
                               "section [\(name)] already appears at line \(earlier)")
         }
-        seenSections[name] = line
+        sectionLines.append(line)
         // Registered now so that the section keeps its place in file order.
         document.sections[name] = IniDocument.Section()
         section = IniDocument.Section()

@@ -19,13 +19,16 @@ struct TagSubstitution {
     func apply(to options: OrderedTable<String>) throws -> OrderedTable<String> {
         var options = options
         var finished: Set<String> = []
-        var pendingCounts: [String: [String: Int]] = [:]
+        // The counts of options left for another pass, by name.
+        var pendingNames: [String] = []
+        var pendingCounts: [ReplacementCounts] = []
         var repeatPass = true
         while repeatPass {
             repeatPass = false
             for name in options.keys where !ignored.contains(name) && !finished.contains(name) {
                 guard let original = options[name] else { continue }
-                var counts = pendingCounts[name] ?? [:]
+                let pending = pendingNames.firstIndex(of: name)
+                var counts = pending.map { pendingCounts[$0] } ?? ReplacementCounts()
                 guard let bytes = try substitute(in: original, of: name, options: options, counts: &counts) else {
                     // Nothing was replaced: every tag left is ignored or unknown, and stays so
                     // (the option names are fixed and `fallback` answers the same), so a later
@@ -37,7 +40,10 @@ struct TagSubstitution {
                 if value != original {
                     // A replacement that brought in new tags needs another pass.
                     if Self.firstTag(in: bytes, from: 0) != nil {
-                        pendingCounts[name] = counts
+                        if let pending { pendingCounts[pending] = counts } else {
+                            pendingNames.append(name)
+                            pendingCounts.append(counts)
+                        }
                         repeatPass = true
                     }
                     options[name] = value
@@ -50,7 +56,7 @@ struct TagSubstitution {
 
     /// The option's UTF-8 after substitution, nil when no tag was replaced.
     private func substitute(in original: String, of name: String, options: OrderedTable<String>,
-                            counts: inout [String: Int]) throws -> [UInt8]? {
+                            counts: inout ReplacementCounts) throws -> [UInt8]? {
         var value = Array(original.utf8)
         var replaced = false
         var searchFrom = 0
@@ -66,7 +72,7 @@ struct TagSubstitution {
                 searchFrom = tag.end
                 continue
             }
-            if tagName == name || counts[tagName, default: 1] > Self.maximumReplacements {
+            if tagName == name || counts.count(of: tagName) ?? 1 > Self.maximumReplacements {
                 throw ConfigError("option '\(name)' refers to itself through <\(tagName)> "
                                   + "(or a tag is replaced more than \(Self.maximumReplacements) times)")
             }
@@ -75,7 +81,7 @@ struct TagSubstitution {
             // it as it is and the same offset still points there.
             value = Self.replacingAll(value[tag.start..<tag.end], with: replacement, in: value)
             replaced = true
-            counts[tagName, default: 0] += 1
+            counts.increment(tagName)
             searchFrom = tag.start
         }
         return replaced ? value : nil
@@ -85,25 +91,32 @@ struct TagSubstitution {
     /// `>` and space are ASCII, so the positions found are scalar boundaries, and the
     /// bytes of other scalars never equal them.
     static func firstTag(in bytes: [UInt8], from start: Int) -> (start: Int, name: Range<Int>, end: Int)? {
-        var open: Int?
-        var index = start
-        while index < bytes.count {
-            switch bytes[index] {
-            case UInt8(ascii: "<"):
-                open = index
-            case UInt8(ascii: ">"):
-                if let opening = open, opening + 1 < index {
-                    return (opening, opening + 1..<index, index + 1)
+        bytes.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return nil }
+            var index = start
+            // memchr to each `<`: most of an expanded failregex is text between tags, and
+            // a byte loop over it paid for every option that names a tag.
+            while index < buffer.count, let found = memchr(base + index, Int32(UInt8(ascii: "<")), buffer.count - index) {
+                var open = UnsafeRawPointer(base).distance(to: UnsafeRawPointer(found))
+                index = open + 1
+                scan: while index < buffer.count {
+                    switch buffer[index] {
+                    case UInt8(ascii: "<"):
+                        open = index
+                    case UInt8(ascii: ">"):
+                        if open + 1 < index { return (open, open + 1..<index, index + 1) }
+                        break scan
+                    case UInt8(ascii: " "):
+                        break scan
+                    default:
+                        break
+                    }
+                    index += 1
                 }
-                open = nil
-            case UInt8(ascii: " "):
-                open = nil
-            default:
-                break
+                index += 1
             }
-            index += 1
+            return nil
         }
-        return nil
     }
 
     /// Python's `str.replace`: every non-overlapping occurrence, left to right. Works on
@@ -136,6 +149,27 @@ struct TagSubstitution {
                 output.append(contentsOf: UnsafeRawBufferPointer(rebasing: hay[copied...]))
                 return output
             }
+        }
+    }
+}
+
+/// How often each tag was replaced in one option, in two arrays searched in order: an
+/// option names a few tags, too few for hashing to pay, and a dictionary type of its own
+/// is one more the runtime builds on first use.
+private struct ReplacementCounts {
+    private var tags: [String] = []
+    private var numbers: [Int] = []
+
+    func count(of tag: String) -> Int? {
+        tags.firstIndex(of: tag).map { numbers[$0] }
+    }
+
+    mutating func increment(_ tag: String) {
+        if let index = tags.firstIndex(of: tag) {
+            numbers[index] += 1
+        } else {
+            tags.append(tag)
+            numbers.append(1)
         }
     }
 }

@@ -8,14 +8,12 @@ import Glibc
 /// like fail2ban does, because `fail2ban-regex` summaries and duplicate-template
 /// checks are keyed by that name.
 enum DatePattern {
+    /// Kept as the literals themselves: copying the table's 70 strings into arrays when
+    /// it is first used cost more than appending from a string's UTF-8 where a template
+    /// names a directive.
     struct Directive: Sendable {
-        let regex: [UInt8]
-        let label: [UInt8]
-
-        init(regex: String, label: String) {
-            self.regex = Array(regex.utf8)
-            self.label = Array(label.utf8)
-        }
+        let regex: String
+        let label: String
     }
 
     /// Turns a datepattern into (regex, name). Throws on a `%` that starts no known directive.
@@ -34,8 +32,8 @@ enum DatePattern {
             guard let (directive, length) = directive(bytes, at: index + 1) else {
                 throw DateTemplateError(template: pattern, reason: "invalid format or unescaped percent char at offset \(index)")
             }
-            regex.append(contentsOf: directive.regex)
-            name.append(contentsOf: directive.label)
+            regex.append(contentsOf: directive.regex.utf8)
+            name.append(contentsOf: directive.label.utf8)
             index += 1 + length
         }
         return (String(decoding: regex, as: UTF8.self), String(decoding: name, as: UTF8.self))

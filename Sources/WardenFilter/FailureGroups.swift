@@ -6,18 +6,31 @@ import Glibc
 /// numbers walks the names as `sorted()` would, so output needs no sort per failure.
 final class GroupNames: Sendable {
     let names: [String]
-    private let numbers: [String: Int]
 
     /// Names every matcher knows even when no regex captures them (`nofail` can be set
     /// from `mlfgained`, for instance).
     static let special = ["fid", "ip4", "ip6", "dns", "cidr", "user", "mlfid", "nofail", "mlfforget", "mlfgained", "content"]
 
     init(_ names: some Sequence<String>) {
-        self.names = Array(Set(names).union(GroupNames.special)).sorted()
-        numbers = Dictionary(uniqueKeysWithValues: self.names.enumerated().map { ($1, $0) })
+        var all = Array(names) + GroupNames.special
+        all.sort()
+        var unique: [String] = []
+        unique.reserveCapacity(all.count)
+        for name in all where name != unique.last { unique.append(name) }
+        self.names = unique
     }
 
-    func number(_ name: String) -> Int? { numbers[name] }
+    /// A binary search of the sorted names, not a dictionary: a matcher has a few dozen
+    /// names at most, too few for hashing to pay, and a dictionary type of its own is one
+    /// more the runtime builds on first use.
+    func number(_ name: String) -> Int? {
+        var low = 0, high = names.count
+        while low < high {
+            let middle = (low + high) / 2
+            if names[middle] < name { low = middle + 1 } else { high = middle }
+        }
+        return low < names.count && names[low] == name ? low : nil
+    }
 }
 
 /// Per group slot, whether a regex names it: all ones for a named slot, else 0, so

@@ -35,7 +35,8 @@ public enum RegexTags {
         let source = Array(regex.utf8)
         var output: [UInt8] = []
         output.reserveCapacity(source.count + 256)
-        var openCustomTags: Set<String> = []
+        // An array: a regex opens a few custom tags, too few for a set's hashing to pay.
+        var openCustomTags: [String] = []
         var skipLinesCount = 0
         var index = 0
         while index < source.count {
@@ -59,7 +60,7 @@ public enum RegexTags {
                 if custom.closing {
                     if openCustomTags.contains(custom.name) { output.append(UInt8(ascii: ")")) } else { output += tag }
                 } else {
-                    openCustomTags.insert(custom.name)
+                    openCustomTags.append(custom.name)
                     output.append(contentsOf: "(?P<\(groupName(forCustomTag: custom.name))>".utf8)
                 }
                 continue

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Finds a run of bytes that every match of a pattern must contain, so a line
 /// without it can be rejected with one memmem instead of a PCRE2 search.
 ///
@@ -163,22 +167,38 @@ enum RequiredLiteral {
 
     /// Flags that change what a literal byte matches, or syntax this reader does not follow.
     private static func hasUnsafeConstruct(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        var index = 0
-        while index + 1 < bytes.count {
-            if bytes[index] == UInt8(ascii: "\\") {
-                if bytes[index + 1] == UInt8(ascii: "Q") { return true }
-                index += 2
-                continue
-            }
-            if bytes[index] == UInt8(ascii: "("), bytes[index + 1] == UInt8(ascii: "*") { return true }
-            if bytes[index] == UInt8(ascii: "("), bytes[index + 1] == UInt8(ascii: "?") {
+        // memchr to the `Q`s and `(`s, each then checked for an escaping backslash: a
+        // walk over every byte paid for the whole of each regex, which holds few of them.
+        guard let base = bytes.baseAddress, bytes.count >= 2 else { return false }
+        func position(_ found: UnsafeMutableRawPointer) -> Int {
+            UnsafeRawPointer(base).distance(to: UnsafeRawPointer(found))
+        }
+        // After an odd run of backslashes: the last one escapes the byte.
+        func isEscaped(_ index: Int) -> Bool {
+            var run = 0
+            while run < index, bytes[index - run - 1] == UInt8(ascii: "\\") { run += 1 }
+            return run % 2 == 1
+        }
+        var from = 1
+        while from < bytes.count, let found = memchr(base + from, Int32(UInt8(ascii: "Q")), bytes.count - from) {
+            let index = position(found)
+            if isEscaped(index) { return true }
+            from = index + 1
+        }
+        // A `(` last in the pattern starts nothing.
+        from = 0
+        while from < bytes.count - 1, let found = memchr(base + from, Int32(UInt8(ascii: "(")), bytes.count - 1 - from) {
+            let index = position(found)
+            from = index + 1
+            if isEscaped(index) { continue }
+            if bytes[index + 1] == UInt8(ascii: "*") { return true }
+            if bytes[index + 1] == UInt8(ascii: "?") {
                 var flag = index + 2
                 while flag < bytes.count, isASCIIAlphanumeric(bytes[flag]) || bytes[flag] == UInt8(ascii: "-") || bytes[flag] == UInt8(ascii: "^") {
                     if bytes[flag] == UInt8(ascii: "i") || bytes[flag] == UInt8(ascii: "x") { return true }
                     flag += 1
                 }
             }
-            index += 1
         }
         return false
     }
