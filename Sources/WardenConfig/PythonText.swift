@@ -67,22 +67,17 @@ enum PythonText {
         return scalar
     }
 
-    static func strip(_ text: Substring.UnicodeScalarView) -> Substring.UnicodeScalarView {
-        var view = text
-        while let first = view.first, isSpace(first) { view.removeFirst() }
-        while let last = view.last, isSpace(last) { view.removeLast() }
-        return view
-    }
-
+    /// Python's `str.strip()`.
     static func strip(_ text: String) -> String {
-        String(String.UnicodeScalarView(strip(Substring(text).unicodeScalars)))
+        let bytes = Array(text.utf8)
+        return String(decoding: bytes[stripped(bytes, bytes.indices)], as: UTF8.self)
     }
 
     /// Python's `int(text)` for the decimal forms a config value can hold:
     /// surrounding whitespace, an optional sign, ASCII digits with single `_` separators.
     static func parseInt(_ text: String) -> Int? {
         let bytes = Array(text.utf8)
-        var digits = bytes[stripped(bytes, 0..<bytes.count)]
+        var digits = bytes[stripped(bytes, bytes.indices)]
         var negative = false
         if let sign = digits.first, sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") {
             negative = sign == UInt8(ascii: "-")
