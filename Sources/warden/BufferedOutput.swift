@@ -109,23 +109,23 @@ enum JSON {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    // Both append in a loop: the first call of the generic `joined(separator:)` in a
-    // process costs ~180 k instructions of runtime set-up (associated type lookups),
-    // more than the rest of the summary.
     static func object(_ members: [(String, String)]) -> String {
-        var text = "{"
-        for (index, (name, value)) in members.enumerated() {
-            text += index == 0 ? string(name) : ", " + string(name)
-            text += ": " + value
-        }
-        return text + "}"
+        "{" + commaSeparated(members.map { string($0.0) + ": " + $0.1 }) + "}"
     }
 
     static func array(_ elements: [String]) -> String {
-        var text = "["
+        "[" + commaSeparated(elements) + "]"
+    }
+
+    /// `elements.joined(separator: ", ")`, appended in a loop: the first call of the
+    /// generic `joined(separator:)` in a process costs ~180 k instructions of runtime
+    /// set-up (associated type lookups), more than the rest of the summary.
+    private static func commaSeparated(_ elements: [String]) -> String {
+        var text = ""
         for (index, element) in elements.enumerated() {
-            text += index == 0 ? element : ", " + element
+            if index > 0 { text += ", " }
+            text += element
         }
-        return text + "]"
+        return text
     }
 }
