@@ -42,6 +42,8 @@ let package = Package(
         // Thin wrappers for Linux calls Swift cannot import (macros, _GNU_SOURCE, variadics).
         .target(name: "CLinux"),
 
+        // A shared library opened on first use (libsystemd, libnftables, libsqlite3).
+        .target(name: "DynamicLibrary", swiftSettings: functionSections),
         // A joinable POSIX thread for blocking loops, shared by every target that has one.
         .target(name: "WardenThreads", swiftSettings: functionSections),
 
@@ -62,7 +64,7 @@ let package = Package(
         .target(name: "CWardenClient"),
 
         // Log tailing: inotify/polling, rotation, positions; the systemd journal.
-        .target(name: "WardenSource", dependencies: ["CLinux", "CSystemd", "WardenThreads"], swiftSettings: functionSections),
+        .target(name: "WardenSource", dependencies: ["CLinux", "CSystemd", "DynamicLibrary", "WardenThreads"], swiftSettings: functionSections),
 
         // SQLite (system libsqlite3) for the ban store: declarations only, no pkgConfig (as
         // above); the store opens libsqlite3 with its first connection.
@@ -70,10 +72,10 @@ let package = Package(
         // Jail configuration, failure counting, ignore lists, ban-time increments.
         .target(name: "WardenJail", dependencies: ["WardenConfig", "WardenIPC", "WardenLines"], swiftSettings: functionSections),
         // Persistence of bans and log positions; fail2ban database import.
-        .target(name: "WardenStore", dependencies: ["CSQLite"], swiftSettings: functionSections),
+        .target(name: "WardenStore", dependencies: ["CSQLite", "DynamicLibrary"], swiftSettings: functionSections),
 
         // nftables layout, batched bans through libnftables, reconcile, shell actions.
-        .target(name: "WardenFirewall", dependencies: ["CNftables", "CLinux", "WardenIPC", "WardenConfig", "WardenThreads"], swiftSettings: functionSections),
+        .target(name: "WardenFirewall", dependencies: ["CNftables", "CLinux", "DynamicLibrary", "WardenIPC", "WardenConfig", "WardenThreads"], swiftSettings: functionSections),
 
         // The daemon: jails wired from log to firewall, ban workers, control socket, metrics.
         .target(name: "WardenDaemon", dependencies: [

@@ -1,7 +1,5 @@
 import CNftables
-#if canImport(Glibc)
-import Glibc
-#endif
+import DynamicLibrary
 
 /// The libnftables functions warden calls, looked up with dlopen when the first
 /// `NftablesContext` is created. libnftables and the libraries it pulls in (libmnl,
@@ -25,23 +23,17 @@ struct NftablesLibrary: @unchecked Sendable {  // C function pointers into a lib
     static let shared = Result<NftablesLibrary, NftablesError> { () throws(NftablesError) in try NftablesLibrary() }
 
     private init() throws(NftablesError) {
-        guard let library = dlopen("libnftables.so.1", RTLD_NOW | RTLD_LOCAL) else {
-            throw NftablesError(message: "cannot load libnftables: \(String(cString: dlerror()))", command: "")
+        let library = try DynamicLibrary("libnftables.so.1") {
+            NftablesError(message: "cannot load libnftables: \($0)", command: "")
         }
-        func function<T>(_ name: String) throws(NftablesError) -> T {
-            guard let address = dlsym(library, name) else {
-                throw NftablesError(message: "cannot load libnftables: \(name) not found in libnftables.so.1", command: "")
-            }
-            return unsafeBitCast(address, to: T.self)
-        }
-        newContext = try function("nft_ctx_new")
-        freeContext = try function("nft_ctx_free")
-        bufferOutput = try function("nft_ctx_buffer_output")
-        bufferError = try function("nft_ctx_buffer_error")
-        outputBuffer = try function("nft_ctx_get_output_buffer")
-        errorBuffer = try function("nft_ctx_get_error_buffer")
-        outputFlags = try function("nft_ctx_output_get_flags")
-        setOutputFlags = try function("nft_ctx_output_set_flags")
-        runCommands = try function("nft_run_cmd_from_buffer")
+        newContext = try library.function("nft_ctx_new")
+        freeContext = try library.function("nft_ctx_free")
+        bufferOutput = try library.function("nft_ctx_buffer_output")
+        bufferError = try library.function("nft_ctx_buffer_error")
+        outputBuffer = try library.function("nft_ctx_get_output_buffer")
+        errorBuffer = try library.function("nft_ctx_get_error_buffer")
+        outputFlags = try library.function("nft_ctx_output_get_flags")
+        setOutputFlags = try library.function("nft_ctx_output_set_flags")
+        runCommands = try library.function("nft_run_cmd_from_buffer")
     }
 }

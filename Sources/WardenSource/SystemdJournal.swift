@@ -1,7 +1,5 @@
 import CSystemd
-#if canImport(Glibc)
-import Glibc
-#endif
+import DynamicLibrary
 
 /// The libsystemd journal functions warden calls, looked up with dlopen when a jail first
 /// reads the journal. libsystemd and the libraries it pulls in (gcrypt, gpg-error, zstd, lz4,
@@ -36,32 +34,26 @@ struct SystemdJournal: @unchecked Sendable {  // C function pointers into a libr
     static let shared = Result<SystemdJournal, JournalError> { () throws(JournalError) in try SystemdJournal() }
 
     private init() throws(JournalError) {
-        guard let library = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL) else {
-            throw JournalError.library(String(cString: dlerror()))
-        }
-        func function<T>(_ name: String) throws(JournalError) -> T {
-            guard let address = dlsym(library, name) else { throw JournalError.library("\(name) not found in libsystemd.so.0") }
-            return unsafeBitCast(address, to: T.self)
-        }
-        open = try function("sd_journal_open")
-        openDirectory = try function("sd_journal_open_directory")
-        openFiles = try function("sd_journal_open_files")
-        close = try function("sd_journal_close")
-        getFD = try function("sd_journal_get_fd")
-        process = try function("sd_journal_process")
-        getTimeout = try function("sd_journal_get_timeout")
-        addMatch = try function("sd_journal_add_match")
-        addDisjunction = try function("sd_journal_add_disjunction")
-        seekHead = try function("sd_journal_seek_head")
-        seekTail = try function("sd_journal_seek_tail")
-        seekRealtime = try function("sd_journal_seek_realtime_usec")
-        seekCursor = try function("sd_journal_seek_cursor")
-        testCursor = try function("sd_journal_test_cursor")
-        getCursor = try function("sd_journal_get_cursor")
-        next = try function("sd_journal_next")
-        previous = try function("sd_journal_previous")
-        getData = try function("sd_journal_get_data")
-        getRealtime = try function("sd_journal_get_realtime_usec")
-        getMonotonic = try function("sd_journal_get_monotonic_usec")
+        let library = try DynamicLibrary("libsystemd.so.0") { JournalError.library($0) }
+        open = try library.function("sd_journal_open")
+        openDirectory = try library.function("sd_journal_open_directory")
+        openFiles = try library.function("sd_journal_open_files")
+        close = try library.function("sd_journal_close")
+        getFD = try library.function("sd_journal_get_fd")
+        process = try library.function("sd_journal_process")
+        getTimeout = try library.function("sd_journal_get_timeout")
+        addMatch = try library.function("sd_journal_add_match")
+        addDisjunction = try library.function("sd_journal_add_disjunction")
+        seekHead = try library.function("sd_journal_seek_head")
+        seekTail = try library.function("sd_journal_seek_tail")
+        seekRealtime = try library.function("sd_journal_seek_realtime_usec")
+        seekCursor = try library.function("sd_journal_seek_cursor")
+        testCursor = try library.function("sd_journal_test_cursor")
+        getCursor = try library.function("sd_journal_get_cursor")
+        next = try library.function("sd_journal_next")
+        previous = try library.function("sd_journal_previous")
+        getData = try library.function("sd_journal_get_data")
+        getRealtime = try library.function("sd_journal_get_realtime_usec")
+        getMonotonic = try library.function("sd_journal_get_monotonic_usec")
     }
 }

@@ -1,7 +1,5 @@
 import CSQLite
-#if canImport(Glibc)
-import Glibc
-#endif
+import DynamicLibrary
 
 /// The libsqlite3 functions the store calls, looked up with dlopen when the first
 /// connection opens: `warden regex` and the client commands start without libsqlite3
@@ -36,34 +34,28 @@ struct SQLiteLibrary: @unchecked Sendable {  // C function pointers into a libra
     static let shared = Result<SQLiteLibrary, StoreError> { () throws(StoreError) in try SQLiteLibrary() }
 
     private init() throws(StoreError) {
-        guard let library = dlopen("libsqlite3.so.0", RTLD_NOW | RTLD_LOCAL) else {
-            throw StoreError(code: SQLITE_ERROR, message: "cannot load libsqlite3: \(String(cString: dlerror()))")
+        let library = try DynamicLibrary("libsqlite3.so.0") {
+            StoreError(code: SQLITE_ERROR, message: "cannot load libsqlite3: \($0)")
         }
-        func function<T>(_ name: String) throws(StoreError) -> T {
-            guard let address = dlsym(library, name) else {
-                throw StoreError(code: SQLITE_ERROR, message: "cannot load libsqlite3: \(name) not found in libsqlite3.so.0")
-            }
-            return unsafeBitCast(address, to: T.self)
-        }
-        open = try function("sqlite3_open_v2")
-        close = try function("sqlite3_close")
-        closeV2 = try function("sqlite3_close_v2")
-        errorMessage = try function("sqlite3_errmsg")
-        busyTimeout = try function("sqlite3_busy_timeout")
-        exec = try function("sqlite3_exec")
-        prepare = try function("sqlite3_prepare_v3")
-        changes = try function("sqlite3_changes")
-        finalize = try function("sqlite3_finalize")
-        reset = try function("sqlite3_reset")
-        clearBindings = try function("sqlite3_clear_bindings")
-        bindInt64 = try function("sqlite3_bind_int64")
-        bindDouble = try function("sqlite3_bind_double")
-        bindText = try function("sqlite3_bind_text")
-        bindNull = try function("sqlite3_bind_null")
-        step = try function("sqlite3_step")
-        columnInt64 = try function("sqlite3_column_int64")
-        columnDouble = try function("sqlite3_column_double")
-        columnType = try function("sqlite3_column_type")
-        columnText = try function("sqlite3_column_text")
+        open = try library.function("sqlite3_open_v2")
+        close = try library.function("sqlite3_close")
+        closeV2 = try library.function("sqlite3_close_v2")
+        errorMessage = try library.function("sqlite3_errmsg")
+        busyTimeout = try library.function("sqlite3_busy_timeout")
+        exec = try library.function("sqlite3_exec")
+        prepare = try library.function("sqlite3_prepare_v3")
+        changes = try library.function("sqlite3_changes")
+        finalize = try library.function("sqlite3_finalize")
+        reset = try library.function("sqlite3_reset")
+        clearBindings = try library.function("sqlite3_clear_bindings")
+        bindInt64 = try library.function("sqlite3_bind_int64")
+        bindDouble = try library.function("sqlite3_bind_double")
+        bindText = try library.function("sqlite3_bind_text")
+        bindNull = try library.function("sqlite3_bind_null")
+        step = try library.function("sqlite3_step")
+        columnInt64 = try library.function("sqlite3_column_int64")
+        columnDouble = try library.function("sqlite3_column_double")
+        columnType = try library.function("sqlite3_column_type")
+        columnText = try library.function("sqlite3_column_text")
     }
 }
