@@ -29,10 +29,7 @@ import Testing
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("warden-lazy-libraries-\(getpid())")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
-        let filter = work.appendingPathComponent("test.conf").path
-        let log = work.appendingPathComponent("test.log").path
-        try RegexJSONOutputTests.filter.write(toFile: filter, atomically: true, encoding: .utf8)
-        try Data(RegexJSONOutputTests.log).write(to: URL(fileURLWithPath: log))
+        let (filter, log) = try RegexJSONOutputTests.writeInputs(RegexJSONOutputTests.log, in: work)
         let scratch = work.appendingPathComponent("run")
 
         let regex = try Self.runWithoutLibraries([warden, "regex", "--json", "--raw", log, filter], scratch: scratch)

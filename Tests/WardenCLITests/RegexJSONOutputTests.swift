@@ -30,16 +30,22 @@ import Testing
         #"{"line": 6, "id": "2001:db8::1", "time": 1700000004.0, "regex": 0, "ip6": "2001:db8::1", "mlfid": "conn 4:", "note": "\u0001", "user": "été", "users": ["été"]}"#,
     ]
 
+    /// Writes `filter` and `log` into `work`; their paths.
+    static func writeInputs(_ log: [UInt8], in work: URL) throws -> (filter: String, log: String) {
+        let filterPath = work.appendingPathComponent("test.conf").path
+        let logPath = work.appendingPathComponent("test.log").path
+        try filter.write(toFile: filterPath, atomically: true, encoding: .utf8)
+        try Data(log).write(to: URL(fileURLWithPath: logPath))
+        return (filterPath, logPath)
+    }
+
     /// The output lines of `warden regex --json --raw` on `log` with `filter`.
     static func regexJSONLines(_ log: [UInt8], label: String) throws -> [Substring] {
         let warden = try UnseenLogDifferentialTests.wardenBinary()
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("warden-json-\(label)-\(getpid())")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
-        let filterPath = work.appendingPathComponent("test.conf").path
-        let logPath = work.appendingPathComponent("test.log").path
-        try filter.write(toFile: filterPath, atomically: true, encoding: .utf8)
-        try Data(log).write(to: URL(fileURLWithPath: logPath))
+        let (filterPath, logPath) = try writeInputs(log, in: work)
 
         let run = try ChildProcess.run([warden, "regex", "--json", "--raw", logPath, filterPath], scratch: work.appendingPathComponent("run"))
         #expect(run.status == 0, "\(run.standardError)")
